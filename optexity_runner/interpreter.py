@@ -1,0 +1,183 @@
+"""The interpreter: walks nodes in order and hands each to its runner.
+
+It only moves data: action handlers (``actions.registry``) and flow runners (``flow``) do the
+work. For each action node it applies the timing fields, records a ``NodeRecord`` and the
+``node_started`` / ``node_finished`` events, and turns any failure into a
+``StepFailedError`` naming the node, the action and the command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from playwright.async_api import Error as PlaywrightError
+
+from optexity_runner import flow
+from optexity_runner.actions.interaction import first_line
+from optexity_runner.actions.registry import ACTION_HANDLERS
+from optexity_runner.context import RunContext, StepContext
+from optexity_runner.errors import OptexityError, RunError, StepFailedError
+from optexity_runner.result import NodeRecord, NodeStatus, utc_now
+from optexity_runner.variables import Scope
+from schemas.interaction import BaseAction, GoToUrl
+from schemas.nodes import ActionNode, Node
+
+NEW_TAB_TIMEOUT = 10.0
+
+NodeRunner = Callable[["Interpreter", Any, str, Scope, tuple[int, ...]], Awaitable[None]]
+
+
+class Interpreter:
+    """Runs a list of nodes for one run attempt."""
+
+    def __init__(self, run: RunContext, attempt: int = 1) -> None:
+        self.run = run
+        self.attempt = attempt
+
+    async def run_nodes(
+        self, nodes: Sequence[Node], prefix: str, scope: Scope, iteration: tuple[int, ...] = ()
+    ) -> None:
+        """Run ``nodes`` in order; their indexes are ``prefix`` + position (``"3."`` + ``"0"``)."""
+        for position, node in enumerate(nodes):
+            await NODE_RUNNERS[node.type](self, node, f"{prefix}{position}", scope, iteration)
+
+    async def run_action_node(
+        self, node: ActionNode, index: str, scope: Scope, iteration: tuple[int, ...]
+    ) -> None:
+        """One action node: before sleep, the handler, new tab, then wait for ``load``."""
+        action = node.action
+        command = _command_of(node.interaction_action.sub_action if node.interaction_action else action)
+        kind = node.interaction_action.kind if node.interaction_action else node.kind
+        step = StepContext(self.run, index, node, scope, iteration)
+        started, t0 = utc_now(), time.perf_counter()
+        self.run.store.emit(
+            "node_started", node_index=index, action=kind, command=command, iteration=list(iteration)
+        )
+        status: NodeStatus = "success"
+        error: str | None = None
+        try:
+            if node.before_sleep_time:
+                await asyncio.sleep(node.before_sleep_time)
+            tabs_before = len(self.run.tabs.pages)
+            await ACTION_HANDLERS[node.kind](action, step)
+            if node.expect_new_tab:
+                await self._wait_for_new_tab(step, tabs_before, kind, command)
+            if node.interaction_action and node.end_sleep_time:
+                await self._settle(step, node.end_sleep_time)
+            if step.outcome.skipped:
+                status = "optional_step_skipped" if step.outcome.optional else "skipped"
+                error = step.outcome.skipped
+        except StepFailedError as exc:
+            status, error = "failed", exc.cause
+            raise
+        except OptexityError as exc:
+            status, error = "failed", str(exc)
+            raise
+        except (PlaywrightError, OSError, LookupError, ValueError) as exc:
+            status, error = "failed", first_line(exc)
+            raise StepFailedError(index, kind, command, error) from exc
+        finally:
+            self._record(node, index, kind, command, iteration, status, step.outcome.tries, started, t0, error)
+
+    async def _wait_for_new_tab(self, step: StepContext, before: int, kind: str, command: str | None) -> None:
+        page = await self.run.tabs.wait_for_new_page(before, NEW_TAB_TIMEOUT)
+        if page is None:
+            raise StepFailedError(step.index, kind, command, f"no new tab opened within {NEW_TAB_TIMEOUT:g} s")
+        self.run.tabs.switch(page)
+        step.emit("tab_opened", url=page.url)
+
+    async def _settle(self, step: StepContext, seconds: float) -> None:
+        # Not a fixed sleep: return as soon as the current tab's document has loaded.
+        try:
+            await step.page.wait_for_load_state("load", timeout=seconds * 1000)
+        except PlaywrightError:
+            step.emit("load_wait_expired", seconds=seconds)
+
+    def _record(
+        self,
+        node: ActionNode,
+        index: str,
+        kind: str,
+        command: str | None,
+        iteration: tuple[int, ...],
+        status: NodeStatus,
+        tries: int,
+        started: Any,
+        t0: float,
+        error: str | None,
+    ) -> None:
+        duration_ms = round((time.perf_counter() - t0) * 1000, 1)
+        record = NodeRecord(
+            index=index,
+            attempt=self.attempt,
+            type=node.type,
+            action=kind,
+            command=command,
+            iteration=list(iteration),
+            status=status,
+            tries=tries,
+            started_at=started,
+            duration_ms=duration_ms,
+            error=error,
+        )
+        self.run.state.nodes.append(record)
+        event = "optional_step_skipped" if status == "optional_step_skipped" else "node_finished"
+        if status == "skipped":
+            event = "skipped"
+        self.run.store.emit(
+            event,
+            node_index=index,
+            action=kind,
+            command=command,
+            status=status,
+            duration_ms=duration_ms,
+            tries=tries,
+            error=error,
+        )
+
+    def record_flow_node(
+        self, node: Node, index: str, iteration: tuple[int, ...], started: Any, t0: float, **fields: Any
+    ) -> None:
+        """Record a flow node (loop, condition, assertion) as a ``NodeRecord``."""
+        record = NodeRecord(
+            index=index,
+            attempt=self.attempt,
+            type=node.type,
+            iteration=list(iteration),
+            status="success",
+            started_at=started,
+            duration_ms=round((time.perf_counter() - t0) * 1000, 1),
+        )
+        self.run.state.nodes.append(record)
+        self.run.store.emit("node_finished", node_index=index, action=node.type, status="success", **fields)
+
+
+def _command_of(action: Any) -> str | None:
+    if isinstance(action, BaseAction):
+        return action.target
+    if isinstance(action, GoToUrl):
+        return action.url
+    for name in ("locator", "count_locator"):
+        inner = getattr(action, name, None)
+        if inner is not None and getattr(inner, "command", None):
+            return str(inner.command)
+    return None
+
+
+async def _run_action_node(
+    interpreter: Interpreter, node: ActionNode, index: str, scope: Scope, iteration: tuple[int, ...]
+) -> None:
+    await interpreter.run_action_node(node, index, scope, iteration)
+
+
+NODE_RUNNERS: Mapping[str, NodeRunner] = {
+    "action_node": _run_action_node,
+    "for_loop_node": flow.run_for_loop,
+    "if_else_node": flow.run_if_else,
+    "assert_locator_node": flow.run_assert_locator,
+}
+
+__all__ = ["NODE_RUNNERS", "Interpreter", "RunError"]

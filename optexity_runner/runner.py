@@ -1,0 +1,278 @@
+"""Running one automation end to end: attempts, time limit, record.
+
+``run_automation`` is what the CLI and the benchmarks call. It owns the run folder and the
+result; each attempt gets a fresh browser context, fresh variables and an ``Interpreter``.
+Whatever happens, ``result.json`` is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from playwright.async_api import Browser, BrowserContext, Error as PlaywrightError
+
+from optexity_runner.actions.interaction import first_line
+from optexity_runner.context import HumanLoop, ModelProvider, RunContext, RunState
+from optexity_runner.errors import (
+    ExpectedDownloadsError,
+    FailStateError,
+    HumanInLoopRejectedException,
+    HumanInLoopTimeoutException,
+    OptexityError,
+    RunError,
+    RunTimeLimitExceeded,
+    StepFailedError,
+)
+from optexity_runner.interpreter import Interpreter
+from optexity_runner.placeholders import substitute
+from optexity_runner.result import AttemptRecord, ErrorRecord, RunResult, RunStatus, utc_now
+from optexity_runner.run_store import EventListener, RunStore, new_run_id
+from optexity_runner.settings import RunnerSettings
+from optexity_runner.tabs import Tabs
+from optexity_runner.variables import Redactor, Scope, Variables
+from schemas import Automation
+
+#: The pause's own deadline fires first when the run limit caps it; the run-wide timeout waits
+#: this much longer so the pause can record its outcome (HITL.md: "the result says which limit").
+TIME_LIMIT_GRACE = 0.25
+
+#: Failures a retry cannot fix: a person was already asked, or the automation said so.
+NOT_RETRIED = (
+    HumanInLoopTimeoutException,
+    HumanInLoopRejectedException,
+    RunTimeLimitExceeded,
+    FailStateError,
+)
+
+
+class HumanLoopFactory(Protocol):
+    """Builds the pause service for one run (the CLI wires mail and the live view)."""
+
+    def __call__(self, run_id: str, name: str, store: RunStore) -> HumanLoop: ...
+
+
+@dataclass
+class RunRequest:
+    """What to run and how."""
+
+    automation: Automation
+    name: str
+    source_dir: Path
+    settings: RunnerSettings
+    overrides: Mapping[str, list[str]] = field(default_factory=dict)
+    hitl: HumanLoopFactory | None = None
+    providers: dict[str, ModelProvider] = field(default_factory=dict)
+    listeners: list[EventListener] = field(default_factory=list)
+    run_id: str | None = None
+
+
+async def run_automation(request: RunRequest, browser: Browser) -> RunResult:
+    """Run ``request`` in ``browser`` (a new context per attempt); never raises for a failed run."""
+    automation, settings = request.automation, request.settings
+    run_id = request.run_id or new_run_id()
+    redactor = Redactor()
+    store = RunStore(settings.out_dir, run_id, redactor)
+    for listener in request.listeners:
+        store.subscribe(listener)
+    hitl = request.hitl(run_id, request.name, store) if request.hitl else None
+    warnings = automation.unhonoured_field_warnings()
+    started, t0 = utc_now(), time.perf_counter()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.run_time_limit
+    store.emit(
+        "run_started",
+        run_id=run_id,
+        automation=request.name,
+        description=automation.automation_description,
+        nodes=len(automation.nodes),
+        run_dir=str(store.dir),
+    )
+    for warning in warnings:
+        store.emit("warning", message=warning)
+
+    state = RunState()
+    attempts: list[AttemptRecord] = []
+    error: ErrorRecord | None = None
+    status: RunStatus = "failed"
+    final_screenshot: str | None = None
+    trace: str | None = None
+    for attempt in range(1, automation.max_retries + 2):
+        if attempt > 1:
+            backoff = settings.retry_backoff * 2 ** (attempt - 2)
+            store.emit("attempt_retrying", attempt=attempt, backoff_s=backoff)
+            await asyncio.sleep(min(backoff, max(0.0, deadline - loop.time())))
+        attempt_started, attempt_t0 = utc_now(), time.perf_counter()
+        store.emit("attempt_started", attempt=attempt)
+        outcome = await _run_attempt(request, browser, store, redactor, hitl, state, attempt, deadline)
+        status, error, shot, attempt_trace = outcome
+        final_screenshot = shot or final_screenshot
+        trace = attempt_trace or trace
+        attempts.append(
+            AttemptRecord(
+                attempt=attempt,
+                status=status,
+                started_at=attempt_started,
+                duration_s=round(time.perf_counter() - attempt_t0, 3),
+                error=error,
+            )
+        )
+        if status == "success" or (error is not None and error.type in _names(NOT_RETRIED)):
+            break
+        if loop.time() >= deadline:
+            break
+
+    result = RunResult(
+        run_id=run_id,
+        automation=request.name,
+        automation_description=automation.automation_description,
+        automation_endpoint=automation.automation_endpoint,
+        status=status,
+        started_at=started,
+        finished_at=utc_now(),
+        duration_s=round(time.perf_counter() - t0, 3),
+        error=error,
+        attempts=attempts,
+        nodes=state.nodes,
+        pauses=state.pauses,
+        outputs=state.outputs,
+        downloads=state.downloads,
+        final_screenshot=final_screenshot,
+        trace=trace,
+        warnings=warnings,
+        run_dir=str(store.dir),
+    )
+    store.write_result(result)
+    store.emit("run_finished", status=status, duration_s=result.duration_s, error=error.message if error else None)
+    store.close()
+    return result
+
+
+def _names(classes: tuple[type[Exception], ...]) -> set[str]:
+    return {c.__name__ for c in classes}
+
+
+async def _run_attempt(
+    request: RunRequest,
+    browser: Browser,
+    store: RunStore,
+    redactor: Redactor,
+    hitl: HumanLoop | None,
+    state: RunState,
+    attempt: int,
+    deadline: float,
+) -> tuple[RunStatus, ErrorRecord | None, str | None, str | None]:
+    settings, automation = request.settings, request.automation
+    context = await browser.new_context(
+        accept_downloads=True,
+        viewport={"width": settings.viewport_width, "height": settings.viewport_height},
+    )
+    if settings.trace:
+        await context.tracing.start(screenshots=True, snapshots=True)
+    tabs = Tabs(context)
+    variables = Variables(automation.parameters, request.overrides, redactor)
+    run = RunContext(
+        run_id=store.run_id,
+        name=request.name,
+        automation=automation,
+        settings=settings,
+        store=store,
+        variables=variables,
+        tabs=tabs,
+        state=state,
+        source_dir=request.source_dir,
+        hitl=hitl,
+        providers=request.providers,
+        deadline=deadline,
+    )
+    interpreter = Interpreter(run, attempt)
+    scope = Scope(variables, lambda: tabs.current)
+    status: RunStatus = "success"
+    error: ErrorRecord | None = None
+    screenshot: str | None = None
+    downloads_before = len(state.downloads)
+    try:
+        try:
+            async with asyncio.timeout_at(deadline + TIME_LIMIT_GRACE) as limit:
+                try:
+                    page = await tabs.open_first()
+                    url = substitute(automation.url, scope)
+                    await page.goto(url, timeout=30_000)
+                    store.emit("navigated", url=page.url)
+                    await interpreter.run_nodes(automation.nodes, "", scope)
+                    downloaded = len(state.downloads) - downloads_before
+                    if downloaded < automation.expected_downloads:
+                        raise ExpectedDownloadsError(
+                            f"expected {automation.expected_downloads} download(s), got {downloaded}"
+                        )
+                finally:
+                    if automation.post_processing_nodes:
+                        await _post_process(interpreter, automation, scope, store)
+        except TimeoutError as exc:
+            if not limit.expired():
+                raise
+            raise RunTimeLimitExceeded(
+                f"the run exceeded its time limit of {settings.run_time_limit:g} s"
+            ) from exc
+        if automation.take_final_screenshot:
+            screenshot = await _screenshot(tabs, store, "final.png", full_page=True)
+    except OptexityError as exc:
+        status = "timed_out" if isinstance(exc, RunTimeLimitExceeded) else "failed"
+        error = await _error_record(exc, tabs, store, attempt)
+    except PlaywrightError as exc:
+        error = await _error_record(RunError(first_line(exc)), tabs, store, attempt)
+        status = "failed"
+    finally:
+        trace = await _close(context, settings.trace, store, attempt)
+    return status, error, screenshot, trace
+
+
+async def _post_process(interpreter: Interpreter, automation: Automation, scope: Scope, store: RunStore) -> None:
+    # Best effort, also after a failure: its own failure is recorded, never replaces the first.
+    try:
+        await interpreter.run_nodes(automation.post_processing_nodes, "post.", scope)
+    except (OptexityError, PlaywrightError) as exc:
+        store.emit("post_processing_failed", error=str(exc))
+
+
+async def _error_record(exc: OptexityError, tabs: Tabs, store: RunStore, attempt: int) -> ErrorRecord:
+    name = "failure.png" if attempt == 1 else f"failure-attempt{attempt}.png"
+    shot = await _screenshot(tabs, store, name, full_page=False)
+    record = ErrorRecord(type=exc.kind, message=str(exc), screenshot=shot)
+    if isinstance(exc, StepFailedError):
+        record.node_index, record.command = exc.node_index, exc.command
+    if isinstance(exc, HumanInLoopTimeoutException):
+        record.limit = exc.limit
+    if isinstance(exc, RunTimeLimitExceeded):
+        record.limit = "run_time_limit"
+    node_index = getattr(exc, "node_index", None)
+    if node_index is not None and record.node_index is None:
+        record.node_index = str(node_index)
+    store.emit("run_failed", type=record.type, message=record.message, node_index=record.node_index, screenshot=shot)
+    return record
+
+
+async def _screenshot(tabs: Tabs, store: RunStore, name: str, full_page: bool) -> str | None:
+    try:
+        page = tabs.current
+        await page.screenshot(path=store.path(name), full_page=full_page, timeout=10_000)
+    except (PlaywrightError, RuntimeError) as exc:
+        store.emit("screenshot_failed", name=name, error=first_line(exc))
+        return None
+    return name
+
+
+async def _close(context: BrowserContext, tracing: bool, store: RunStore, attempt: int) -> str | None:
+    trace: str | None = None
+    try:
+        if tracing:
+            trace = "trace.zip" if attempt == 1 else f"trace-attempt{attempt}.zip"
+            await context.tracing.stop(path=store.path(trace))
+        await context.close()
+    except PlaywrightError as exc:
+        store.emit("context_close_failed", error=first_line(exc))
+    return trace

@@ -1,0 +1,199 @@
+"""Variables of a run, the loop scope, and the redactor that keeps secrets out of records.
+
+``Variables`` holds input, generated and secure values (every value is a list, as in the
+format). ``Scope`` adds the loop frames of the node being run and answers placeholders
+(``PlaceholderScope``), locator chain heads (``LocatorScope``) and expression names.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pyotp
+
+from optexity_runner.errors import PlaceholderError
+from optexity_runner.placeholders import Placeholder
+
+if TYPE_CHECKING:
+    from playwright.async_api import Locator, Page
+
+    from optexity_runner.locators import LocatorExpr
+    from schemas.parameters import Parameters, SecureParameter
+
+REDACTED = "[secret]"
+
+
+class Redactor:
+    """Replaces every known secret value with ``[secret]`` in text and JSON-like data."""
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, secret: str) -> None:
+        """Register a value that must never be written (ignored when shorter than 2 chars)."""
+        if len(secret) >= 2 and secret not in self._secrets:
+            self._secrets.add(secret)
+            ordered = sorted(self._secrets, key=len, reverse=True)
+            self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+
+    def text(self, value: str) -> str:
+        return self._pattern.sub(REDACTED, value) if self._pattern else value
+
+    def data(self, value: Any) -> Any:
+        """A copy of ``value`` (str, list, dict, scalars) with secrets replaced."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list | tuple):
+            return [self.data(item) for item in value]
+        if isinstance(value, dict):
+            return {self.text(str(k)): self.data(v) for k, v in value.items()}
+        return value
+
+
+class Variables:
+    """The run's named values. Secure values are produced at use time and redacted."""
+
+    def __init__(
+        self, parameters: Parameters, overrides: Mapping[str, list[str]], redactor: Redactor
+    ) -> None:
+        self.redactor = redactor
+        self.values: dict[str, list[Any]] = {}
+        self.secure: dict[str, list[SecureParameter]] = dict(parameters.secure_parameters)
+        self.values.update({k: list(v) for k, v in parameters.generated_parameters.items()})
+        self.values.update({k: list(v) for k, v in parameters.input_parameters.items()})
+        for name, values in overrides.items():
+            self.values[name] = list(values)
+        for name, secure_values in self.secure.items():
+            for value in secure_values:
+                if value.env is not None and value.env in os.environ:
+                    redactor.add(os.environ[value.env])
+
+    def known(self, name: str) -> bool:
+        return name in self.values or name in self.secure
+
+    def set(self, name: str, values: list[Any]) -> None:
+        """Store a generated variable (extraction, set_variable, assertions)."""
+        self.values[name] = values
+
+    def lookup(self, name: str) -> list[Any]:
+        """All values of ``name``; secure values are produced (and registered as secrets)."""
+        if name in self.secure:
+            return [self._reveal(name, i, v) for i, v in enumerate(self.secure[name])]
+        if name in self.values:
+            return self.values[name]
+        raise PlaceholderError(f"unknown variable {name!r}; known: {', '.join(sorted(self.names())) or 'none'}")
+
+    def value(self, name: str, index: int) -> Any:
+        if name in self.secure:
+            items = self.secure[name]
+            if 0 <= index < len(items):
+                return self._reveal(name, index, items[index])
+        else:
+            values = self.lookup(name)
+            if 0 <= index < len(values):
+                return values[index]
+            raise PlaceholderError(f"{name}[{index}]: {name!r} has {len(values)} value(s)")
+        raise PlaceholderError(f"{name}[{index}]: {name!r} has {len(self.secure[name])} value(s)")
+
+    def names(self) -> set[str]:
+        return set(self.values) | set(self.secure)
+
+    def _reveal(self, name: str, index: int, secure: SecureParameter) -> str:
+        if secure.totp is not None:
+            code = pyotp.TOTP(secure.totp.totp_secret, digits=secure.totp.digits).now()
+            self.redactor.add(code)
+            return code
+        if secure.env is not None:
+            if secure.env not in os.environ:
+                raise PlaceholderError(
+                    f"{name}[{index}] reads environment variable {secure.env}, which is not set"
+                )
+            value = os.environ[secure.env]
+            self.redactor.add(value)
+            return value
+        raise PlaceholderError(f"{name}[{index}]: its secret store is not configured")
+
+
+@dataclass(frozen=True)
+class LoopFrame:
+    """One level of loop: its index variable and what it iterates over."""
+
+    index_name: str
+    index: int
+    variables: tuple[str, ...] = ()
+    locator: LocatorExpr | None = None
+
+
+def render(value: Any) -> str:
+    """How a value is written into text: ``None`` becomes empty, booleans lower-case."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Variables plus the loop frames of one node; immutable, a new one per loop level."""
+
+    variables: Variables
+    page: Callable[[], Page]
+    frames: tuple[LoopFrame, ...] = field(default=())
+
+    def enter(self, frame: LoopFrame) -> Scope:
+        return Scope(self.variables, self.page, (*self.frames, frame))
+
+    def index_value(self, name: str) -> int | None:
+        for frame in reversed(self.frames):
+            if frame.index_name == name:
+                return frame.index
+        return None
+
+    def _index(self, placeholder: Placeholder) -> int:
+        index = placeholder.index
+        if isinstance(index, int):
+            return index
+        assert index is not None
+        value = self.index_value(index)
+        if value is None:
+            raise PlaceholderError(f"{placeholder.text}: {index!r} is not a loop index in scope")
+        return value
+
+    # --- PlaceholderScope ---
+    def resolve(self, placeholder: Placeholder) -> str | None:
+        if placeholder.kind == "name":
+            value = self.index_value(placeholder.name)
+            return None if value is None else str(value)
+        if placeholder.kind == "index_of":
+            for frame in reversed(self.frames):
+                if placeholder.name in frame.variables:
+                    return str(frame.index)
+            raise PlaceholderError(f"{placeholder.text}: no loop over {placeholder.name!r} in scope")
+        if placeholder.name == "locator" and not self.variables.known("locator"):
+            raise PlaceholderError(f"{placeholder.text} is a locator; use it as a chain head")
+        if not self.variables.known(placeholder.name):
+            known = ", ".join(sorted(self.variables.names())) or "none"
+            raise PlaceholderError(f"{placeholder.text}: unknown variable {placeholder.name!r} (known: {known})")
+        return render(self.variables.value(placeholder.name, self._index(placeholder)))
+
+    # --- LocatorScope ---
+    def resolve_locator(self, placeholder: Placeholder) -> Locator:
+        for depth in range(len(self.frames) - 1, -1, -1):
+            frame = self.frames[depth]
+            if frame.locator is not None:
+                outer = Scope(self.variables, self.page, self.frames[:depth])
+                return frame.locator.bind(self.page(), outer).nth(self._index(placeholder))
+        raise PlaceholderError(f"{placeholder.text}: no loop over a locator in scope")
+
+    # --- expressions.VariableLookup ---
+    def __call__(self, name: str) -> object:
+        index = self.index_value(name)
+        if index is not None:
+            return index
+        return self.variables.lookup(name)
