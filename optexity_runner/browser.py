@@ -12,7 +12,8 @@ import re
 import shutil
 from pathlib import Path
 
-from playwright.async_api import Browser, Error as PlaywrightError, Playwright
+from playwright.async_api import Browser, Playwright
+from playwright.async_api import Error as PlaywrightError
 
 from optexity_runner.errors import BrowserUnavailableError
 

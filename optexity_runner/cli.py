@@ -11,7 +11,7 @@ import difflib
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from playwright.async_api import async_playwright
@@ -67,7 +67,9 @@ def run(
         Path | None, typer.Option(help='JSON object {"name": "value" or ["v1", "v2"]}.')
     ] = None,
     headed: Annotated[bool, typer.Option(help="Show the browser window.")] = False,
-    out: Annotated[Path | None, typer.Option(help="Folder for run folders [default: runs].")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Folder for run folders [default: runs].")
+    ] = None,
     trace: Annotated[bool, typer.Option(help="Record a Playwright trace (trace.zip).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print result.json on stdout.")] = False,
     chromium: Annotated[Path | None, typer.Option(help="Chromium executable.")] = None,
@@ -117,7 +119,10 @@ def run(
     try:
         settings = RunnerSettings(**{k: v for k, v in options.items() if v is not None})
     except ValidationError as exc:
-        _fail(ExitCode.INVALID_INPUT, f"invalid setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+        _fail(
+            ExitCode.INVALID_INPUT,
+            f"invalid setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}",
+        )
     request = RunRequest(
         automation=automation,
         name=automation.automation_description or file.stem,
@@ -148,7 +153,9 @@ async def _run(request: RunRequest, quiet: bool) -> RunResult:
     reporter = ConsoleReporter(err, quiet=quiet)
     request.listeners.append(reporter.on_event)
     async with async_playwright() as playwright:
-        browser = await launch_browser(playwright, request.settings.chromium, request.settings.headless)
+        browser = await launch_browser(
+            playwright, request.settings.chromium, request.settings.headless
+        )
         try:
             async with _human_loop(request, reporter):
                 result = await run_automation(request, browser)
@@ -215,7 +222,7 @@ def parse_parameters(
     return values
 
 
-def _fail(code: int, message: str) -> Any:
+def _fail(code: int, message: str) -> NoReturn:
     err.print(f"[red]error:[/] {message}", markup=True, soft_wrap=True)
     raise typer.Exit(code)
 

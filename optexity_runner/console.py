@@ -39,19 +39,23 @@ class ConsoleReporter:
             command = f"  {escape(str(record['command']))}" if record.get("command") else ""
             took = f"{record.get('duration_ms', 0):>8.0f} ms"
             tries = f" ({record['tries']} tries)" if (record.get("tries") or 1) > 1 else ""
-            self.line(f"  {record['node_index']:>6}  {record.get('action', '')}{command}  {took}  {mark}{tries}")
+            action = record.get("action", "")
+            self.line(f"  {record['node_index']:>6}  {action}{command}  {took}  {mark}{tries}")
             if record.get("error") and record.get("status") != "failed":
                 self.line(f"          [dim]{escape(str(record['error']))}[/]")
         elif event == "warning":
             self.line(f"[yellow]warning:[/] {escape(str(record['message']))}")
         elif event == "attempt_retrying":
-            self.line(f"[yellow]retrying[/] (attempt {record['attempt']}) in {record['backoff_s']:g} s")
+            self.line(
+                f"[yellow]retrying[/] (attempt {record['attempt']}) in {record['backoff_s']:g} s"
+            )
 
     def summary(self, result: RunResult) -> None:
         if self.quiet:
             return
         colour = {"success": "green", "failed": "red", "timed_out": "red"}[result.status]
-        self.line(f"[{colour}]{result.status}[/] in {result.duration_s:.1f} s  ->  {result.run_dir}/result.json")
+        where = f"{result.run_dir}/result.json"
+        self.line(f"[{colour}]{result.status}[/] in {result.duration_s:.1f} s  ->  {where}")
         if result.error is not None:
             where = f" at node {result.error.node_index}" if result.error.node_index else ""
             self.line(f"  [red]{result.error.type}{where}:[/] {escape(result.error.message)}")

@@ -49,12 +49,18 @@ class Interpreter:
     ) -> None:
         """One action node: before sleep, the handler, new tab, then wait for ``load``."""
         action = node.action
-        command = _command_of(node.interaction_action.sub_action if node.interaction_action else action)
+        command = _command_of(
+            node.interaction_action.sub_action if node.interaction_action else action
+        )
         kind = node.interaction_action.kind if node.interaction_action else node.kind
         step = StepContext(self.run, index, node, scope, iteration)
         started, t0 = utc_now(), time.perf_counter()
         self.run.store.emit(
-            "node_started", node_index=index, action=kind, command=command, iteration=list(iteration)
+            "node_started",
+            node_index=index,
+            action=kind,
+            command=command,
+            iteration=list(iteration),
         )
         status: NodeStatus = "success"
         error: str | None = None
@@ -80,12 +86,27 @@ class Interpreter:
             status, error = "failed", first_line(exc)
             raise StepFailedError(index, kind, command, error) from exc
         finally:
-            self._record(node, index, kind, command, iteration, status, step.outcome.tries, started, t0, error)
+            self._record(
+                node,
+                index,
+                kind,
+                command,
+                iteration,
+                status,
+                step.outcome.tries,
+                started,
+                t0,
+                error,
+            )
 
-    async def _wait_for_new_tab(self, step: StepContext, before: int, kind: str, command: str | None) -> None:
+    async def _wait_for_new_tab(
+        self, step: StepContext, before: int, kind: str, command: str | None
+    ) -> None:
         page = await self.run.tabs.wait_for_new_page(before, NEW_TAB_TIMEOUT)
         if page is None:
-            raise StepFailedError(step.index, kind, command, f"no new tab opened within {NEW_TAB_TIMEOUT:g} s")
+            raise StepFailedError(
+                step.index, kind, command, f"no new tab opened within {NEW_TAB_TIMEOUT:g} s"
+            )
         self.run.tabs.switch(page)
         step.emit("tab_opened", url=page.url)
 
@@ -139,7 +160,13 @@ class Interpreter:
         )
 
     def record_flow_node(
-        self, node: Node, index: str, iteration: tuple[int, ...], started: Any, t0: float, **fields: Any
+        self,
+        node: Node,
+        index: str,
+        iteration: tuple[int, ...],
+        started: Any,
+        t0: float,
+        **fields: Any,
     ) -> None:
         """Record a flow node (loop, condition, assertion) as a ``NodeRecord``."""
         record = NodeRecord(
@@ -152,7 +179,9 @@ class Interpreter:
             duration_ms=round((time.perf_counter() - t0) * 1000, 1),
         )
         self.run.state.nodes.append(record)
-        self.run.store.emit("node_finished", node_index=index, action=node.type, status="success", **fields)
+        self.run.store.emit(
+            "node_finished", node_index=index, action=node.type, status="success", **fields
+        )
 
 
 def _command_of(action: Any) -> str | None:

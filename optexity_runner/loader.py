@@ -26,13 +26,17 @@ def load_automation(path: Path, providers: Sequence[str] = ()) -> Automation:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise InvalidAutomationError(str(path), [InputIssue("", f"cannot read file: {exc.strerror}")]) from exc
+        raise InvalidAutomationError(
+            str(path), [InputIssue("", f"cannot read file: {exc.strerror}")]
+        ) from exc
     except UnicodeDecodeError as exc:
         raise InvalidAutomationError(str(path), [InputIssue("", "file is not UTF-8 text")]) from exc
     return parse_automation(text, str(path), providers)
 
 
-def parse_automation(text: str, source: str = "<automation>", providers: Sequence[str] = ()) -> Automation:
+def parse_automation(
+    text: str, source: str = "<automation>", providers: Sequence[str] = ()
+) -> Automation:
     """Validate automation JSON text (see ``load_automation``)."""
     try:
         data = json.loads(text)
@@ -40,7 +44,9 @@ def parse_automation(text: str, source: str = "<automation>", providers: Sequenc
         issue = InputIssue("", f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
         raise InvalidAutomationError(source, [issue]) from exc
     if not isinstance(data, dict):
-        issue = InputIssue("$", f"expected a JSON object at the top level, got {type(data).__name__}")
+        issue = InputIssue(
+            "$", f"expected a JSON object at the top level, got {type(data).__name__}"
+        )
         raise InvalidAutomationError(source, [issue])
     try:
         automation = Automation.model_validate(data)
@@ -94,7 +100,11 @@ def json_path(loc: Sequence[int | str], data: Any) -> str:
 
 def _is_internal(part: str) -> bool:
     # Union members and validator names, e.g. "action_node", "function-after[...]".
-    return part.endswith("_node") or "[" in part or part in ("list[str]", "str", "int", "float", "bool")
+    return (
+        part.endswith("_node")
+        or "[" in part
+        or part in ("list[str]", "str", "int", "float", "bool")
+    )
 
 
 def _provider_issues(automation: Automation, providers: Sequence[str]) -> Iterator[InputIssue]:

@@ -41,7 +41,7 @@ MAX_LENGTH = 4000
 """Longest accepted expression; recorded commands are far shorter, and it bounds parse work."""
 MAX_NESTING = 8
 """Deepest accepted nesting of locators inside ``has=``, ``has_not=``, ``and_`` and ``or_``."""
-_MAX_INT = 2**31 - 1  # Playwright sends ints to the browser as 32-bit values
+_MAX_INT = 2**31 - 1  # no page has more matches; larger values are typos or probes
 
 Receiver = Literal["root", "locator", "frame"]
 """What a step applies to: the page or frame itself, a ``Locator``, or a ``FrameLocator``."""
@@ -199,6 +199,10 @@ _NOUNS: dict[type[ast.AST], str] = {
     ast.Call: "a call",
     ast.Attribute: "an attribute",
     ast.IfExp: "a conditional expression",
+    ast.Await: "an await",
+    ast.Dict: "a dict",
+    ast.List: "a list",
+    ast.Tuple: "a tuple",
     **dict.fromkeys((ast.BinOp, ast.BoolOp, ast.UnaryOp, ast.Compare), "an operator"),
     **dict.fromkeys((ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp), "a comprehension"),
 }
@@ -208,12 +212,7 @@ _HINTS: dict[type[ast.AST], str] = {
     ast.Subscript: "use .nth(i) to pick one match",
 }
 _CONSTANTS = {str: "a string", int: "a whole number", bool: "a boolean", float: "a float"}
-_EXPECTED: dict[ArgKind, str] = {
-    "str": 'a string such as "Submit"',
-    "int": "a whole number",
-    "bool": "True or False",
-    "locator": "a locator",
-}
+_EXPECTED = {"str": 'a string such as "Submit"', "int": "a whole number", "bool": "True or False"}
 _INT_TEXT = re.compile(r"\s*-?\d{1,10}\s*")
 
 

@@ -13,6 +13,7 @@ new tabs raised by the page are queued here for the live view to show and answer
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import secrets
 import time
@@ -20,7 +21,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from playwright.async_api import Dialog, Error as PlaywrightError, FileChooser, Page
+from playwright.async_api import Dialog, FileChooser, Page
+from playwright.async_api import Error as PlaywrightError
 
 from optexity_runner.tabs import Tabs
 
@@ -168,7 +170,9 @@ class Pause:
             return False
         try:
             if accept:
-                await pending.dialog.accept(text if text is not None else pending.dialog.default_value)
+                await pending.dialog.accept(
+                    text if text is not None else pending.dialog.default_value
+                )
             else:
                 await pending.dialog.dismiss()
         except PlaywrightError:
@@ -194,10 +198,8 @@ class Pause:
         """After resolution: dismiss what the person left unanswered, stop intercepting."""
         self.tabs.stop_intercepting()
         for pending in list(self.dialogs.values()):
-            try:
+            with contextlib.suppress(PlaywrightError):  # the page may be gone already
                 await pending.dialog.dismiss()
-            except PlaywrightError:
-                pass
         self.dialogs.clear()
         self.file_choosers.clear()
 

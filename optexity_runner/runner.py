@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from playwright.async_api import Browser, BrowserContext, Error as PlaywrightError
+from playwright.async_api import Browser, BrowserContext
+from playwright.async_api import Error as PlaywrightError
 
 from optexity_runner.actions.interaction import first_line
 from optexity_runner.context import HumanLoop, ModelProvider, RunContext, RunState
@@ -108,7 +109,9 @@ async def run_automation(request: RunRequest, browser: Browser) -> RunResult:
             await asyncio.sleep(min(backoff, max(0.0, deadline - loop.time())))
         attempt_started, attempt_t0 = utc_now(), time.perf_counter()
         store.emit("attempt_started", attempt=attempt)
-        outcome = await _run_attempt(request, browser, store, redactor, hitl, state, attempt, deadline)
+        outcome = await _run_attempt(
+            request, browser, store, redactor, hitl, state, attempt, deadline
+        )
         status, error, shot, attempt_trace = outcome
         final_screenshot = shot or final_screenshot
         trace = attempt_trace or trace
@@ -147,7 +150,12 @@ async def run_automation(request: RunRequest, browser: Browser) -> RunResult:
         run_dir=str(store.dir),
     )
     store.write_result(result)
-    store.emit("run_finished", status=status, duration_s=result.duration_s, error=error.message if error else None)
+    store.emit(
+        "run_finished",
+        status=status,
+        duration_s=result.duration_s,
+        error=error.message if error else None,
+    )
     store.close()
     return result
 
@@ -206,8 +214,9 @@ async def _run_attempt(
                     await interpreter.run_nodes(automation.nodes, "", scope)
                     downloaded = len(state.downloads) - downloads_before
                     if downloaded < automation.expected_downloads:
+                        expected = automation.expected_downloads
                         raise ExpectedDownloadsError(
-                            f"expected {automation.expected_downloads} download(s), got {downloaded}"
+                            f"expected {expected} download(s), got {downloaded}"
                         )
                 finally:
                     if automation.post_processing_nodes:
@@ -231,7 +240,9 @@ async def _run_attempt(
     return status, error, screenshot, trace
 
 
-async def _post_process(interpreter: Interpreter, automation: Automation, scope: Scope, store: RunStore) -> None:
+async def _post_process(
+    interpreter: Interpreter, automation: Automation, scope: Scope, store: RunStore
+) -> None:
     # Best effort, also after a failure: its own failure is recorded, never replaces the first.
     try:
         await interpreter.run_nodes(automation.post_processing_nodes, "post.", scope)
@@ -239,7 +250,9 @@ async def _post_process(interpreter: Interpreter, automation: Automation, scope:
         store.emit("post_processing_failed", error=str(exc))
 
 
-async def _error_record(exc: OptexityError, tabs: Tabs, store: RunStore, attempt: int) -> ErrorRecord:
+async def _error_record(
+    exc: OptexityError, tabs: Tabs, store: RunStore, attempt: int
+) -> ErrorRecord:
     name = "failure.png" if attempt == 1 else f"failure-attempt{attempt}.png"
     shot = await _screenshot(tabs, store, name, full_page=False)
     record = ErrorRecord(type=exc.kind, message=str(exc), screenshot=shot)
@@ -252,7 +265,13 @@ async def _error_record(exc: OptexityError, tabs: Tabs, store: RunStore, attempt
     node_index = getattr(exc, "node_index", None)
     if node_index is not None and record.node_index is None:
         record.node_index = str(node_index)
-    store.emit("run_failed", type=record.type, message=record.message, node_index=record.node_index, screenshot=shot)
+    store.emit(
+        "run_failed",
+        type=record.type,
+        message=record.message,
+        node_index=record.node_index,
+        screenshot=shot,
+    )
     return record
 
 
@@ -266,7 +285,9 @@ async def _screenshot(tabs: Tabs, store: RunStore, name: str, full_page: bool) -
     return name
 
 
-async def _close(context: BrowserContext, tracing: bool, store: RunStore, attempt: int) -> str | None:
+async def _close(
+    context: BrowserContext, tracing: bool, store: RunStore, attempt: int
+) -> str | None:
     trace: str | None = None
     try:
         if tracing:

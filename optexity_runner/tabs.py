@@ -9,10 +9,12 @@ an ``Interceptor`` (the live view) receives them for the person to answer.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import Awaitable
 from typing import Protocol
 
 from playwright.async_api import BrowserContext, Dialog, FileChooser, Page
+from playwright.async_api import Error as PlaywrightError
 
 
 class Interceptor(Protocol):
@@ -32,7 +34,7 @@ class Tabs:
         self._current: Page | None = None
         self.interceptor: Interceptor | None = None
         self._opened = asyncio.Event()
-        self._page_listeners: list[Callable[[Page], None]] = []
+        self._answering: set[asyncio.Future[None]] = set()
         context.on("page", self._on_page)
 
     async def open_first(self) -> Page:
@@ -95,7 +97,9 @@ class Tabs:
             return
         # Outside a pause the automation has no way to answer, so accept (the default a
         # person clicking through would choose); prompt() gets its default value.
-        asyncio.ensure_future(_settle(dialog.accept(dialog.default_value or None)))
+        task = asyncio.ensure_future(_settle(dialog.accept(dialog.default_value or None)))
+        self._answering.add(task)
+        task.add_done_callback(self._answering.discard)
 
     def start_intercepting(self, interceptor: Interceptor) -> None:
         """Route dialogs, file choosers and new pages to ``interceptor`` (a pause began)."""
@@ -111,11 +115,7 @@ class Tabs:
         self.interceptor = None
 
 
-async def _settle(awaitable: object) -> None:
+async def _settle(answer: Awaitable[None]) -> None:
     # The page may close before the dialog is answered; nothing is left to do then.
-    from playwright.async_api import Error as PlaywrightError
-
-    try:
-        await awaitable  # type: ignore[misc]
-    except PlaywrightError:
-        pass
+    with contextlib.suppress(PlaywrightError):
+        await answer

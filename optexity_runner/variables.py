@@ -68,7 +68,7 @@ class Variables:
         self.values.update({k: list(v) for k, v in parameters.input_parameters.items()})
         for name, values in overrides.items():
             self.values[name] = list(values)
-        for name, secure_values in self.secure.items():
+        for secure_values in self.secure.values():
             for value in secure_values:
                 if value.env is not None and value.env in os.environ:
                     redactor.add(os.environ[value.env])
@@ -86,7 +86,9 @@ class Variables:
             return [self._reveal(name, i, v) for i, v in enumerate(self.secure[name])]
         if name in self.values:
             return self.values[name]
-        raise PlaceholderError(f"unknown variable {name!r}; known: {', '.join(sorted(self.names())) or 'none'}")
+        raise PlaceholderError(
+            f"unknown variable {name!r}; known: {', '.join(sorted(self.names())) or 'none'}"
+        )
 
     def value(self, name: str, index: int) -> Any:
         if name in self.secure:
@@ -100,8 +102,8 @@ class Variables:
             raise PlaceholderError(f"{name}[{index}]: {name!r} has {len(values)} value(s)")
         raise PlaceholderError(f"{name}[{index}]: {name!r} has {len(self.secure[name])} value(s)")
 
-    def names(self) -> set[str]:
-        return set(self.values) | set(self.secure)
+    def names(self) -> frozenset[str]:
+        return frozenset(self.values) | frozenset(self.secure)
 
     def _reveal(self, name: str, index: int, secure: SecureParameter) -> str:
         if secure.totp is not None:
@@ -174,12 +176,16 @@ class Scope:
             for frame in reversed(self.frames):
                 if placeholder.name in frame.variables:
                     return str(frame.index)
-            raise PlaceholderError(f"{placeholder.text}: no loop over {placeholder.name!r} in scope")
+            raise PlaceholderError(
+                f"{placeholder.text}: no loop over {placeholder.name!r} in scope"
+            )
         if placeholder.name == "locator" and not self.variables.known("locator"):
             raise PlaceholderError(f"{placeholder.text} is a locator; use it as a chain head")
         if not self.variables.known(placeholder.name):
             known = ", ".join(sorted(self.variables.names())) or "none"
-            raise PlaceholderError(f"{placeholder.text}: unknown variable {placeholder.name!r} (known: {known})")
+            raise PlaceholderError(
+                f"{placeholder.text}: unknown variable {placeholder.name!r} (known: {known})"
+            )
         return render(self.variables.value(placeholder.name, self._index(placeholder)))
 
     # --- LocatorScope ---

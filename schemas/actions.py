@@ -75,9 +75,8 @@ class LocatorExtraction(StrictModel):
     def _format(self) -> LocatorExtraction:
         for name, kind in self.extraction_format.items():
             if kind not in EXTRACTION_TYPES:
-                raise ValueError(
-                    f"extraction_format[{name!r}] is {kind!r}; allowed: {', '.join(EXTRACTION_TYPES)}"
-                )
+                allowed = ", ".join(EXTRACTION_TYPES)
+                raise ValueError(f"extraction_format[{name!r}] is {kind!r}; allowed: {allowed}")
         if self.output_variable_name is None:
             if len(self.extraction_format) != 1:
                 raise ValueError(
@@ -131,7 +130,9 @@ class ExtractionAction(StrictModel):
 
     @model_validator(mode="after")
     def _one_kind(self) -> ExtractionAction:
-        exactly_one(self, ("locator", "state", "screenshot", *self.provider_keys), "extraction_action")
+        exactly_one(
+            self, ("locator", "state", "screenshot", *self.provider_keys), "extraction_action"
+        )
         return self
 
 

@@ -47,7 +47,9 @@ class Automation(StrictModel):
             value = getattr(self, name)
             if value is None or (name == "browser_channel" and value == "chromium"):
                 continue
-            if name == "remove_empty_nodes_in_axtree" or (name == "backend" and value == "browser-use"):
+            if name == "remove_empty_nodes_in_axtree" or (
+                name == "backend" and value == "browser-use"
+            ):
                 continue
             warnings.append(message)
         return warnings

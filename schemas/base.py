@@ -61,7 +61,9 @@ class StrictModel(BaseModel):
                 else:
                     hint = "allowed here: " + ", ".join(sorted(known - {"type"}))
                 raise PydanticCustomError(
-                    "unknown_key", "unknown key {quoted}; {hint}", {"key": key, "quoted": repr(key), "hint": hint}
+                    "unknown_key",
+                    "unknown key {quoted}; {hint}",
+                    {"key": key, "quoted": repr(key), "hint": hint},
                 )
         return cleaned
 

@@ -69,7 +69,7 @@ class BaseAction(StrictModel):
                 "provider configured, so give a `command` instead"
             )
         if self.command is None and self.xpath is None:
-            raise ValueError("needs a `command` (a locator such as get_by_label(\"Email\"))")
+            raise ValueError('needs a `command` (a locator such as get_by_label("Email"))')
         if self.assert_locator_presence and self.command is None:
             raise ValueError("assert_locator_presence needs a `command`")
         return self
@@ -212,9 +212,10 @@ INTERACTION_KINDS = (
 )  # fmt: skip
 
 _UNSUPPORTED = {
-    "agentic_task": "agentic_task runs an LLM agent in Optexity's cloud; it has no offline equivalent",
-    "close_overlay_popup": "close_overlay_popup is an LLM agent in Optexity; use a click_element on "
-    "the popup's close button instead",
+    "agentic_task": "agentic_task runs an LLM agent in Optexity's cloud; "
+    "it has no offline equivalent",
+    "close_overlay_popup": "close_overlay_popup is an LLM agent in Optexity; "
+    "use a click_element on the popup's close button instead",
 }
 
 

@@ -35,7 +35,9 @@ class ActionNode(StrictModel):
         "powershell_action": "this runner never executes code from an automation file",
         "captcha_action": "captcha solving needs Optexity's cloud; use a human_in_loop_action",
     }
-    ignored_keys: ClassVar[frozenset[str]] = frozenset({"max_new_tab_wait_time", "expect_navigation"})
+    ignored_keys: ClassVar[frozenset[str]] = frozenset(
+        {"max_new_tab_wait_time", "expect_navigation"}
+    )
 
     type: Literal["action_node"] = "action_node"
     interaction_action: InteractionAction | None = None

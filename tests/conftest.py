@@ -33,7 +33,8 @@ EXAMPLE_BASE = "http://127.0.0.1:8765"
 
 def _load_demo_site_module() -> Any:
     spec = importlib.util.spec_from_file_location("demo_site", EXAMPLES / "site" / "server.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules["demo_site"] = module  # dataclasses look their module up while defining
     spec.loader.exec_module(module)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 from playwright.async_api import Error as PlaywrightError, Locator
 
@@ -164,7 +164,7 @@ async def run_interaction(action: InteractionAction, step: StepContext) -> None:
     timeout_ms = action.max_timeout_seconds_per_try * 1000
     last_error = "not tried"
     # File inputs are usually hidden behind a styled button: attached is enough for them.
-    state = "attached" if kind == "upload_file" else "visible"
+    state: Literal["attached", "visible"] = "attached" if kind == "upload_file" else "visible"
     for attempt in range(1, action.max_tries + 1):
         step.outcome.tries = attempt
         try:
