@@ -44,6 +44,25 @@ ERROR_EXIT_CODES = {
     "RunTimeLimitExceeded": ExitCode.RUN_TIME_LIMIT,
 }
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"optexity-runner {version('optexity-runner')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="Show the version."),
+    ] = False,
+) -> None:
+    """Run Optexity browser automations locally, with a human-in-the-loop pause."""
+
+
 FileArg = Annotated[Path, typer.Argument(help="The automation JSON file.", show_default=False)]
 
 
@@ -125,7 +144,7 @@ def run(
         )
     request = RunRequest(
         automation=automation,
-        name=automation.automation_description or file.stem,
+        name=file.stem,
         source_dir=file.resolve().parent,
         settings=settings,
         overrides=overrides,

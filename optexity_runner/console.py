@@ -34,6 +34,8 @@ class ConsoleReporter:
         event = record["event"]
         if event == "run_started":
             self.line(f"[bold]{escape(str(record['automation']))}[/]  run {record['run_id']}")
+            if record.get("description"):
+                self.line(f"[dim]{escape(str(record['description']))}[/]")
         elif event in ("node_finished", "skipped", "optional_step_skipped"):
             mark = _MARKS.get(str(record.get("status")), str(record.get("status")))
             command = f"  {escape(str(record['command']))}" if record.get("command") else ""

@@ -7,9 +7,10 @@ Every field can come from the environment as ``OPTEXITY_<FIELD>`` (for example
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class RunnerSettings(BaseSettings):
@@ -54,8 +55,9 @@ class RunnerSettings(BaseSettings):
     """Seconds before one SMTP attempt is given up."""
     mail_from: str = "optexity-runner@localhost"
     """Sender address of the pause notifications."""
-    notify: list[str] = Field(default_factory=list)
-    """Default recipients of pause notifications (a node's ``notify`` overrides it)."""
+    notify: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Default recipients of pause notifications (a node's ``notify`` overrides it);
+    ``OPTEXITY_NOTIFY`` takes a comma-separated list."""
 
     # --- live view ---
     stream_host: str = "127.0.0.1"
@@ -70,3 +72,10 @@ class RunnerSettings(BaseSettings):
     """JPEG quality of live-view frames."""
     screencast_max_fps: float = Field(25.0, gt=0, le=60)
     """Frames per second sent to a viewer at most."""
+
+    @field_validator("notify", mode="before")
+    @classmethod
+    def _split_addresses(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value

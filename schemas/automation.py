@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -15,14 +15,23 @@ UNHONOURED_FIELDS = {
     "browser_channel": "browser_channel: this runner drives Chromium only",
     "backend": "backend: this runner runs commands directly, it has no agent backend",
     "os_emulation": "os_emulation: not emulated, the browser reports the host OS",
-    "remove_empty_nodes_in_axtree": "remove_empty_nodes_in_axtree: no accessibility tree is sent "
-    "to a model here",
     "reuse_page_if_already_on_url": "reuse_page_if_already_on_url: every run starts a fresh page",
+}
+
+#: Values of those fields that need no warning: unset, Optexity's default, or what we do anyway.
+HONOURED_VALUES: dict[str, tuple[object, ...]] = {
+    "browser_channel": (None, "chromium"),
+    "backend": (None, "browser-use"),
+    "os_emulation": (None,),
+    "reuse_page_if_already_on_url": (None, False),
 }
 
 
 class Automation(StrictModel):
     """An Optexity automation: start URL, parameters, nodes (AUTOMATION_FORMAT.md)."""
+
+    #: ``$schema`` lets an editor find ``schemas/automation.schema.json``.
+    ignored_keys: ClassVar[frozenset[str]] = frozenset({"$schema"})
 
     url: str
     parameters: Parameters
@@ -42,14 +51,8 @@ class Automation(StrictModel):
 
     def unhonoured_field_warnings(self) -> list[str]:
         """One warning per Optexity field set to something this runner cannot honour."""
-        warnings = []
-        for name, message in UNHONOURED_FIELDS.items():
-            value = getattr(self, name)
-            if value is None or (name == "browser_channel" and value == "chromium"):
-                continue
-            if name == "remove_empty_nodes_in_axtree" or (
-                name == "backend" and value == "browser-use"
-            ):
-                continue
-            warnings.append(message)
-        return warnings
+        return [
+            message
+            for name, message in UNHONOURED_FIELDS.items()
+            if getattr(self, name) not in HONOURED_VALUES[name]
+        ]

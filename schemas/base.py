@@ -24,10 +24,22 @@ RECORDER_METADATA_KEYS = frozenset(
 )
 
 
+def _document_ignored_keys(schema: dict[str, Any], model: type[Any]) -> None:
+    # Editors validate with the JSON Schema: keys we accept and drop must not be flagged there.
+    properties = schema.setdefault("properties", {})
+    for key in sorted(RECORDER_METADATA_KEYS | model.ignored_keys):
+        properties.setdefault(key, {"description": "Accepted and ignored (Optexity metadata)."})
+
+
 class StrictModel(BaseModel):
     """Forbids unknown keys, with the nearest known key as a hint."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        populate_by_name=True,
+        json_schema_extra=_document_ignored_keys,
+    )
 
     #: Extra keys this model accepts and drops (besides ``RECORDER_METADATA_KEYS``).
     ignored_keys: ClassVar[frozenset[str]] = frozenset()

@@ -1,0 +1,289 @@
+"""What every figure needs: the machine, statistics, the process tree, the demo site, a browser.
+
+Memory and CPU are read from ``/proc`` (Linux only, as the figures are): PSS from
+``/proc/<pid>/smaps_rollup`` (shared pages split between the processes that map them, so a
+sum over a tree is not inflated), CPU from the ``utime``/``stime`` ticks of ``/proc/<pid>/stat``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Browser, Playwright, async_playwright
+
+from optexity_runner.browser import launch_browser, resolve_chromium
+from optexity_runner.loader import parse_automation
+from optexity_runner.runner import RunRequest
+from optexity_runner.settings import RunnerSettings
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+# --- the machine ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Machine:
+    """Where a run of the benchmarks happened."""
+
+    cpu: str
+    cores: int
+    memory_gib: float
+    os: str
+    chromium: str
+    playwright: str
+    python: str
+
+    def lines(self) -> list[str]:
+        return [
+            f"CPU: {self.cpu}, {self.cores} cores, {self.memory_gib:.0f} GiB",
+            f"OS: {self.os}",
+            f"Chromium {self.chromium}, Playwright {self.playwright}, Python {self.python}",
+        ]
+
+
+def machine() -> Machine:
+    """Read the CPU model, cores, memory, OS and the browser stack's versions."""
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory_kib = 0
+    for line in Path("/proc/meminfo").read_text(encoding="utf-8").splitlines():
+        if line.startswith("MemTotal:"):
+            memory_kib = int(line.split()[1])
+    os_name = platform.platform()
+    os_release = Path("/etc/os-release")
+    if os_release.exists():
+        for line in os_release.read_text(encoding="utf-8").splitlines():
+            if line.startswith("PRETTY_NAME="):
+                os_name = line.split("=", 1)[1].strip('"')
+    from importlib.metadata import version
+
+    return Machine(
+        cpu=cpu,
+        cores=os.cpu_count() or 1,
+        memory_gib=memory_kib / 1024 / 1024,
+        os=f"{os_name}, Linux {platform.release()}",
+        chromium=chromium_version(),
+        playwright=version("playwright"),
+        python=platform.python_version(),
+    )
+
+
+def chromium_version() -> str:
+    """The version of the Chromium the runner launches (without starting it)."""
+    import subprocess
+
+    try:
+        path = resolve_chromium(None)
+    except Exception as exc:  # reported, not fatal: the figures say which browser ran
+        return f"unknown ({exc})"
+    if path is None:
+        return "Playwright's own"
+    done = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=30)
+    return done.stdout.strip().removeprefix("Chromium ").strip() or "unknown"
+
+
+# --- statistics ----------------------------------------------------------------------------
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values)
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The ``p``-th percentile (0-100), interpolated between the closest ranks."""
+    if not values:
+        raise ValueError("percentile of no values")
+    ordered = sorted(values)
+    rank = (len(ordered) - 1) * p / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+# --- the process tree ----------------------------------------------------------------------
+
+
+def _stat_fields(pid: int) -> list[str]:
+    # The command name (field 2) is in parentheses and may contain spaces: split after it.
+    text = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    return text[text.rindex(")") + 2 :].split()
+
+
+def descendants(root: int) -> list[int]:
+    """``root`` and every process below it, from the parent ids in ``/proc/*/stat``."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            parent = int(_stat_fields(int(entry.name))[1])
+        except (OSError, ValueError, IndexError):
+            continue  # exited while we looked
+        children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found
+
+
+def executable(pid: int) -> str:
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return ""
+
+
+def chromium_roots(root: int = 0) -> list[int]:
+    """The browser processes below ``root`` (this process by default): Chromium processes whose
+    parent is not Chromium. Their trees hold the renderers, GPU and utility processes."""
+    tree = descendants(root or os.getpid())
+    roots = []
+    for pid in tree:
+        if "chrom" not in executable(pid):
+            continue
+        try:
+            parent = int(_stat_fields(pid)[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        if "chrom" not in executable(parent):
+            roots.append(pid)
+    return roots
+
+
+def pss_mib(pids: Sequence[int]) -> float:
+    """Proportional set size of ``pids`` in MiB (processes that exited count 0)."""
+    total_kib = 0
+    for pid in pids:
+        try:
+            text = Path(f"/proc/{pid}/smaps_rollup").read_text(encoding="utf-8")
+        except OSError:
+            continue
+        for line in text.splitlines():
+            if line.startswith("Pss:"):
+                total_kib += int(line.split()[1])
+                break
+    return total_kib / 1024
+
+
+def chromium_pss_mib() -> float:
+    """PSS of every Chromium started by this process, renderers included."""
+    return pss_mib([pid for root in chromium_roots() for pid in descendants(root)])
+
+
+def cpu_seconds(pids: Sequence[int]) -> dict[int, float]:
+    """User + system CPU time of each process, in seconds."""
+    times: dict[int, float] = {}
+    for pid in pids:
+        try:
+            fields = _stat_fields(pid)
+        except OSError:
+            continue
+        # After the command name: state is fields[0], utime fields[11], stime fields[12].
+        times[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return times
+
+
+class CpuMeter:
+    """CPU used by this process and everything below it, as a share of one core.
+
+    Processes started during the interval count from zero; processes that exited during it
+    are lost, which only makes the figure lower: the interval should be one steady state.
+    """
+
+    def __init__(self, root: int = 0) -> None:
+        self.root = root or os.getpid()
+        self._start: dict[int, float] = {}
+        self._t0 = 0.0
+
+    def start(self) -> None:
+        self._start = cpu_seconds(descendants(self.root))
+        self._t0 = time.perf_counter()
+
+    def stop(self) -> float:
+        """Percent of one core used since ``start`` (200% = both cores of this machine)."""
+        now = cpu_seconds(descendants(self.root))
+        wall = time.perf_counter() - self._t0
+        used = sum(seconds - self._start.get(pid, 0.0) for pid, seconds in now.items())
+        return 100 * used / wall
+
+
+# --- the demo site, the browser, runs ------------------------------------------------------
+
+
+def _demo_site_class() -> Any:
+    module = sys.modules.get("demo_site")
+    if module is None:
+        path = EXAMPLES / "site" / "server.py"
+        spec = importlib.util.spec_from_file_location("demo_site", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["demo_site"] = module  # dataclasses look their module up while defining
+        spec.loader.exec_module(module)
+    return module.DemoSite
+
+
+@contextmanager
+def demo_site() -> Iterator[str]:
+    """The bundled demo site on a free loopback port; yields its base URL."""
+    site = _demo_site_class()()
+    base_url: str = site.start()
+    try:
+        yield base_url
+    finally:
+        site.stop()
+
+
+@asynccontextmanager
+async def chromium() -> AsyncIterator[tuple[Playwright, Browser]]:
+    """Playwright and one Chromium launched exactly as the runner launches it."""
+    async with async_playwright() as playwright:
+        browser = await launch_browser(playwright)
+        try:
+            yield playwright, browser
+        finally:
+            await browser.close()
+
+
+@contextmanager
+def run_folder() -> Iterator[Path]:
+    """A throw-away folder for run folders."""
+    with tempfile.TemporaryDirectory(prefix="optexity-bench-") as folder:
+        yield Path(folder)
+
+
+def settings_for(out_dir: Path, **fields: Any) -> RunnerSettings:
+    """Runner settings for a benchmark: run folders in ``out_dir``, nothing from the env."""
+    return RunnerSettings(out_dir=out_dir, retry_backoff=0, _env_file=None, **fields)  # type: ignore[call-arg]
+
+
+def run_request(data: dict[str, Any], settings: RunnerSettings, **request: Any) -> RunRequest:
+    """A ``RunRequest`` for automation JSON ``data``, validated as the CLI validates files."""
+    automation = parse_automation(json.dumps(data), "<bench>")
+    return RunRequest(
+        automation=automation,
+        name=data.get("automation_description") or "bench",
+        source_dir=EXAMPLES,
+        settings=settings,
+        **request,
+    )
