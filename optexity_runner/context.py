@@ -54,6 +54,8 @@ class RunState:
     downloads: list[DownloadRecord] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
     pauses: list[PauseRecord] = field(default_factory=list)
+    current_node: str | None = None
+    """Index of the action node running now (or last run): where a time limit struck."""
 
 
 @dataclass(frozen=True)

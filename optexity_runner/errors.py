@@ -27,6 +27,8 @@ class OptexityError(Exception):
     """Base of every error the runner raises on purpose."""
 
     exit_code: ExitCode = ExitCode.STEP_FAILED
+    #: The node being run when the error was raised (set by the interpreter), e.g. ``"3"``.
+    node_index: str | None = None
 
     @property
     def kind(self) -> str:

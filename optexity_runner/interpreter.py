@@ -64,6 +64,7 @@ class Interpreter:
         )
         status: NodeStatus = "success"
         error: str | None = None
+        self.run.state.current_node = index
         try:
             if node.before_sleep_time:
                 await asyncio.sleep(node.before_sleep_time)
@@ -81,10 +82,16 @@ class Interpreter:
             raise
         except OptexityError as exc:
             status, error = "failed", str(exc)
+            if exc.node_index is None:
+                exc.node_index = index
             raise
         except (PlaywrightError, OSError, LookupError, ValueError) as exc:
             status, error = "failed", first_line(exc)
             raise StepFailedError(index, kind, command, error) from exc
+        except asyncio.CancelledError:
+            # The run's time limit (or a shutdown) interrupted this node.
+            status, error = "failed", "interrupted: the run was stopped while this node ran"
+            raise
         finally:
             self._record(
                 node,

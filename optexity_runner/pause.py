@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from playwright.async_api import Dialog, FileChooser, Page
+from playwright.async_api import Dialog, FileChooser, FilePayload, Page
 from playwright.async_api import Error as PlaywrightError
 
 from optexity_runner.tabs import Tabs
@@ -181,8 +181,14 @@ class Pause:
             self._notify("dialog")
         return True
 
-    async def answer_file_chooser(self, chooser_id: str, files: list[str]) -> bool:
-        """Give the page the files the person picked (an empty list cancels)."""
+    async def answer_file_chooser(
+        self, chooser_id: str, files: list[str] | list[FilePayload]
+    ) -> bool:
+        """Give the page the files the person picked (an empty list cancels).
+
+        Paths are read lazily by the page (on submit), so files that will not outlive the
+        call are passed as in-memory ``FilePayload``s instead.
+        """
         pending = self.file_choosers.pop(chooser_id, None)
         if pending is None:
             return False

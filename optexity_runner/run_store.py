@@ -61,5 +61,10 @@ class RunStore:
         tmp.replace(path)
         return path
 
+    @property
+    def closed(self) -> bool:
+        """True once the run has finished and its events file is closed."""
+        return self._events.closed
+
     def close(self) -> None:
         self._events.close()

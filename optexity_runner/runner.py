@@ -42,6 +42,8 @@ from schemas import Automation
 #: this much longer so the pause can record its outcome (HITL.md: "the result says which limit").
 TIME_LIMIT_GRACE = 0.25
 
+NAVIGATION_TIMEOUT_MS = 30_000
+
 #: Failures a retry cannot fix: a person was already asked, or the automation said so.
 NOT_RETRIED = (
     HumanInLoopTimeoutException,
@@ -199,53 +201,63 @@ async def _run_attempt(
     )
     interpreter = Interpreter(run, attempt)
     scope = Scope(variables, lambda: tabs.current)
+    failure: OptexityError | None = None
+    downloads_before = len(state.downloads)
+    try:
+        async with asyncio.timeout_at(deadline + TIME_LIMIT_GRACE) as limit:
+            page = await tabs.open_first()
+            await page.goto(substitute(automation.url, scope), timeout=NAVIGATION_TIMEOUT_MS)
+            store.emit("navigated", url=page.url)
+            await interpreter.run_nodes(automation.nodes, "", scope)
+            downloaded = len(state.downloads) - downloads_before
+            if downloaded < automation.expected_downloads:
+                raise ExpectedDownloadsError(
+                    f"expected {automation.expected_downloads} download(s), got {downloaded}"
+                )
+    except TimeoutError as exc:
+        if not limit.expired():
+            raise
+        failure = RunTimeLimitExceeded(
+            f"the run exceeded its time limit of {settings.run_time_limit:g} s"
+        )
+        failure.__cause__ = exc
+        failure.node_index = state.current_node
+    except OptexityError as exc:
+        failure = exc
+    except PlaywrightError as exc:
+        failure = RunError(first_line(exc))
+        failure.__cause__ = exc
+
     status: RunStatus = "success"
     error: ErrorRecord | None = None
     screenshot: str | None = None
-    downloads_before = len(state.downloads)
     try:
-        try:
-            async with asyncio.timeout_at(deadline + TIME_LIMIT_GRACE) as limit:
-                try:
-                    page = await tabs.open_first()
-                    url = substitute(automation.url, scope)
-                    await page.goto(url, timeout=30_000)
-                    store.emit("navigated", url=page.url)
-                    await interpreter.run_nodes(automation.nodes, "", scope)
-                    downloaded = len(state.downloads) - downloads_before
-                    if downloaded < automation.expected_downloads:
-                        expected = automation.expected_downloads
-                        raise ExpectedDownloadsError(
-                            f"expected {expected} download(s), got {downloaded}"
-                        )
-                finally:
-                    if automation.post_processing_nodes:
-                        await _post_process(interpreter, automation, scope, store)
-        except TimeoutError as exc:
-            if not limit.expired():
-                raise
-            raise RunTimeLimitExceeded(
-                f"the run exceeded its time limit of {settings.run_time_limit:g} s"
-            ) from exc
-        if automation.take_final_screenshot:
+        if failure is not None:
+            # The failure screenshot first: post-processing may change the page.
+            status = "timed_out" if isinstance(failure, RunTimeLimitExceeded) else "failed"
+            error = await _error_record(failure, tabs, store, attempt)
+        if automation.post_processing_nodes:
+            await _post_process(interpreter, automation, scope, store, deadline)
+        if failure is None and automation.take_final_screenshot:
             screenshot = await _screenshot(tabs, store, "final.png", full_page=True)
-    except OptexityError as exc:
-        status = "timed_out" if isinstance(exc, RunTimeLimitExceeded) else "failed"
-        error = await _error_record(exc, tabs, store, attempt)
-    except PlaywrightError as exc:
-        error = await _error_record(RunError(first_line(exc)), tabs, store, attempt)
-        status = "failed"
     finally:
         trace = await _close(context, settings.trace, store, attempt)
     return status, error, screenshot, trace
 
 
 async def _post_process(
-    interpreter: Interpreter, automation: Automation, scope: Scope, store: RunStore
+    interpreter: Interpreter, automation: Automation, scope: Scope, store: RunStore, deadline: float
 ) -> None:
-    # Best effort, also after a failure: its own failure is recorded, never replaces the first.
+    # Best effort, also after a failure, within what is left of the run's time: its own
+    # failure is recorded as an event and never replaces the run's first error.
+    if asyncio.get_running_loop().time() >= deadline:
+        store.emit("post_processing_skipped", reason="the run's time limit has passed")
+        return
     try:
-        await interpreter.run_nodes(automation.post_processing_nodes, "post.", scope)
+        async with asyncio.timeout_at(deadline):
+            await interpreter.run_nodes(automation.post_processing_nodes, "post.", scope)
+    except TimeoutError:
+        store.emit("post_processing_failed", error="the run's time limit passed")
     except (OptexityError, PlaywrightError) as exc:
         store.emit("post_processing_failed", error=str(exc))
 
@@ -255,16 +267,15 @@ async def _error_record(
 ) -> ErrorRecord:
     name = "failure.png" if attempt == 1 else f"failure-attempt{attempt}.png"
     shot = await _screenshot(tabs, store, name, full_page=False)
-    record = ErrorRecord(type=exc.kind, message=str(exc), screenshot=shot)
+    record = ErrorRecord(
+        type=exc.kind, message=str(exc), node_index=exc.node_index, screenshot=shot
+    )
     if isinstance(exc, StepFailedError):
-        record.node_index, record.command = exc.node_index, exc.command
+        record.command = exc.command
     if isinstance(exc, HumanInLoopTimeoutException):
         record.limit = exc.limit
     if isinstance(exc, RunTimeLimitExceeded):
         record.limit = "run_time_limit"
-    node_index = getattr(exc, "node_index", None)
-    if node_index is not None and record.node_index is None:
-        record.node_index = str(node_index)
     store.emit(
         "run_failed",
         type=record.type,
