@@ -13,10 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import pyotp
-
 from optexity_runner.errors import PlaceholderError
 from optexity_runner.placeholders import Placeholder
+from optexity_runner.totp import totp
 
 if TYPE_CHECKING:
     from playwright.async_api import Locator, Page
@@ -107,7 +106,7 @@ class Variables:
 
     def _reveal(self, name: str, index: int, secure: SecureParameter) -> str:
         if secure.totp is not None:
-            code = pyotp.TOTP(secure.totp.totp_secret, digits=secure.totp.digits).now()
+            code = totp(secure.totp.totp_secret, secure.totp.digits)
             self.redactor.add(code)
             return code
         if secure.env is not None:

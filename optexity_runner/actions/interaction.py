@@ -39,6 +39,9 @@ async def click_element(action: ClickElement, target: Locator, step: StepContext
 
     async def click() -> None:
         if action.mouse_click:
+            # The box is in viewport coordinates: an element below the fold must be scrolled
+            # into view first, or the mouse lands on whatever is at those coordinates.
+            await target.scroll_into_view_if_needed(timeout=timeout)
             box = await target.bounding_box(timeout=timeout)
             if box is None:
                 raise StepFailedError(step.index, "click_element", action.command, "element has no box")

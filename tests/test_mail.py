@@ -1,0 +1,290 @@
+"""The pause message and its delivery: content, SMTP against aiosmtpd on loopback, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import socket
+import stat
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from optexity_runner.mail import (
+    MailDeliveryError,
+    PauseNotice,
+    SmtpMailer,
+    build_message,
+    deadline_text,
+    save_eml,
+)
+from optexity_runner.settings import RunnerSettings
+
+LINK = "http://127.0.0.1:9999/live#eyJydW5faWQiOiJyIn0.Zx9-tokentoken_abc"
+DEADLINE = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it accepts; ``refuse`` injects SMTP replies."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Envelope] = []
+        self.arrived = asyncio.Event()
+        self.refuse: list[str] = []
+        """Replies to DATA, used one per message before accepting (e.g. "451 later")."""
+        self.logins: list[tuple[bytes, bytes]] = []
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.refuse:
+            return self.refuse.pop(0)
+        self.envelopes.append(envelope)
+        self.arrived.set()
+        return "250 OK"
+
+    def messages(self) -> list[EmailMessage]:
+        """Every accepted message, parsed as a mail client would."""
+        parsed = []
+        for envelope in self.envelopes:
+            raw = envelope.original_content or envelope.content
+            assert isinstance(raw, bytes)
+            message = email.message_from_bytes(raw, policy=email.policy.default)
+            assert isinstance(message, EmailMessage)
+            parsed.append(message)
+        return parsed
+
+    def authenticate(
+        self, server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+    ) -> AuthResult:
+        assert isinstance(data, LoginPassword)
+        self.logins.append((data.login, data.password))
+        return AuthResult(success=data.password == b"s3cret-pw", handled=False)
+
+
+@asynccontextmanager
+async def smtp_server(inbox: Inbox, **options: Any) -> AsyncIterator[int]:
+    """aiosmtpd in the test's own event loop on a free loopback port; yields the port."""
+    loop = asyncio.get_running_loop()
+    server = await loop.create_server(
+        lambda: SMTP(inbox, hostname="127.0.0.1", **options), "127.0.0.1", 0
+    )
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (connections are refused)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def smtp_settings(tmp_path: Path, port: int, **fields: Any) -> RunnerSettings:
+    return RunnerSettings(  # type: ignore[call-arg]
+        out_dir=tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_timeout=5, _env_file=None,
+        **fields,
+    )  # fmt: skip
+
+
+def notice(**fields: Any) -> PauseNotice:
+    values: dict[str, Any] = {
+        "automation_name": "Sign in to <Acme> & read",
+        "instructions": "Type the password\nthen press Done",
+        "page_title": "Sign in · Acme",
+        "page_url": "http://127.0.0.1:8765/login?next=/dashboard",
+        "deadline": DEADLINE,
+        "link": LINK,
+        "run_id": "20300102-030000-abcdef",
+        "node_index": "1",
+    }
+    values.update(fields)
+    return PauseNotice(**values)
+
+
+def parts(message: EmailMessage) -> tuple[str, str]:
+    text = message.get_body(("plain",))
+    html_part = message.get_body(("html",))
+    assert text is not None and html_part is not None
+    text_content, html_content = text.get_content(), html_part.get_content()
+    assert isinstance(text_content, str) and isinstance(html_content, str)
+    return text_content, html_content
+
+
+class Sleeps:
+    """A fake clock for retry waits: records each delay and returns at once."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+def test_message_has_text_and_html_with_everything_the_person_needs() -> None:
+    now = DEADLINE - timedelta(minutes=5)
+    message = build_message(notice(), sender="runner@acme.test", recipients=["a@b.test"], now=now)
+    text, html_body = parts(message)
+    assert message["Subject"] == "Action needed: Sign in to <Acme> & read"
+    assert message["To"] == "a@b.test"
+    assert message["From"] == "runner@acme.test"
+    assert message["Message-ID"].endswith("@acme.test>")
+    for needle in (
+        "Sign in to <Acme> & read",
+        "Type the password\nthen press Done",
+        "Sign in · Acme",
+        "http://127.0.0.1:8765/login?next=/dashboard",
+        "2030-01-02 03:04:05 UTC",
+        "in 5 min 0 s",
+        LINK,
+    ):
+        assert needle in text, needle
+    for needle in (
+        "Sign in to &lt;Acme&gt; &amp; read",
+        "Type the password<br>",
+        "Sign in · Acme",
+        "http://127.0.0.1:8765/login?next=/dashboard",
+        "2030-01-02 03:04:05 UTC",
+        f'href="{LINK}"',
+    ):
+        assert needle in html_body, needle
+    assert "<Acme>" not in html_body
+
+
+def test_deadline_is_shown_in_utc_whatever_the_zone() -> None:
+    plus_two = datetime(2030, 1, 2, 5, 4, 5, tzinfo=UTC).astimezone(
+        __import__("datetime").timezone(timedelta(hours=2))
+    )
+    assert deadline_text(plus_two) == "2030-01-02 05:04:05 UTC"
+
+
+def test_message_without_instructions_or_title_still_reads() -> None:
+    message = build_message(notice(instructions=None, page_title=""), sender="r@x", recipients=[])
+    text, _ = parts(message)
+    assert "What to do" not in text
+    assert "(no title)" in text
+    assert message["To"] is None
+
+
+def test_long_names_are_shortened_in_the_subject_only() -> None:
+    name = "x" * 200
+    message = build_message(notice(automation_name=name), sender="r@x", recipients=["a@b.c"])
+    assert len(message["Subject"]) < 100
+    assert name in parts(message)[0]
+
+
+def test_eml_file_parses_back_and_is_private(tmp_path: Path) -> None:
+    message = build_message(notice(), sender="r@x.test", recipients=[])
+    path = save_eml(message, tmp_path / "pause-1.eml")
+    parsed = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(parsed, EmailMessage)
+    assert LINK in parts(parsed)[0]
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+async def test_smtp_mailer_delivers_to_aiosmtpd(tmp_path: Path) -> None:
+    inbox = Inbox()
+    async with smtp_server(inbox) as port:
+        settings = smtp_settings(tmp_path, port, mail_from="runner@acme.test")
+        message = build_message(notice(), sender="runner@acme.test", recipients=["o@acme.test"])
+        await SmtpMailer(settings).send(message)
+    assert len(inbox.envelopes) == 1
+    assert inbox.envelopes[0].mail_from == "runner@acme.test"
+    assert inbox.envelopes[0].rcpt_tos == ["o@acme.test"]
+    text, html_body = parts(inbox.messages()[0])
+    assert LINK in text
+    assert LINK in html_body
+
+
+async def test_smtp_mailer_logs_in_with_user_and_password(tmp_path: Path) -> None:
+    inbox = Inbox()
+    async with smtp_server(inbox, authenticator=inbox.authenticate, auth_require_tls=False) as port:
+        settings = smtp_settings(tmp_path, port, smtp_user="robot", smtp_password="s3cret-pw")
+        await SmtpMailer(settings).send(build_message(notice(), sender="r@x", recipients=["o@x"]))
+        wrong = smtp_settings(tmp_path, port, smtp_user="robot", smtp_password="nope")
+        sleeps = Sleeps()
+        with pytest.raises(MailDeliveryError) as failed:
+            await SmtpMailer(wrong, sleep=sleeps).send(
+                build_message(notice(), sender="r@x", recipients=["o@x"])
+            )
+    assert inbox.logins[0] == (b"robot", b"s3cret-pw")
+    assert len(inbox.envelopes) == 1
+    # A refused login is permanent (5xx): no retry, and the password is not in the message.
+    assert failed.value.tries == 1
+    assert sleeps.delays == []
+    assert "nope" not in str(failed.value)
+
+
+async def test_connection_refused_is_retried_then_reported(tmp_path: Path) -> None:
+    port = closed_port()
+    sleeps = Sleeps()
+    mailer = SmtpMailer(smtp_settings(tmp_path, port), retry_delays=(0.5, 1.5), sleep=sleeps)
+    with pytest.raises(MailDeliveryError) as failed:
+        await mailer.send(build_message(notice(), sender="r@x", recipients=["o@x"]))
+    assert failed.value.tries == 3
+    assert sleeps.delays == [0.5, 1.5]
+    assert f"127.0.0.1:{port}" in str(failed.value)
+    assert "3 tries" in str(failed.value)
+
+
+async def test_temporary_refusal_is_retried_until_accepted(tmp_path: Path) -> None:
+    inbox = Inbox()
+    inbox.refuse = ["451 4.3.0 try again later"]
+    sleeps = Sleeps()
+    async with smtp_server(inbox) as port:
+        mailer = SmtpMailer(smtp_settings(tmp_path, port), sleep=sleeps)
+        await mailer.send(build_message(notice(), sender="r@x", recipients=["o@x"]))
+    assert len(inbox.envelopes) == 1
+    assert len(sleeps.delays) == 1
+
+
+async def test_permanent_refusal_is_not_retried(tmp_path: Path) -> None:
+    inbox = Inbox()
+    inbox.refuse = ["554 5.7.1 rejected", "554 5.7.1 rejected"]
+    sleeps = Sleeps()
+    async with smtp_server(inbox) as port:
+        mailer = SmtpMailer(smtp_settings(tmp_path, port), sleep=sleeps)
+        with pytest.raises(MailDeliveryError, match="554") as failed:
+            await mailer.send(build_message(notice(), sender="r@x", recipients=["o@x"]))
+    assert failed.value.tries == 1
+    assert inbox.envelopes == []
+
+
+async def test_starttls_requested_never_falls_back_to_plain_text(tmp_path: Path) -> None:
+    inbox = Inbox()  # this server offers no STARTTLS
+    async with smtp_server(inbox) as port:
+        settings = smtp_settings(tmp_path, port, smtp_starttls=True)
+        mailer = SmtpMailer(settings, sleep=Sleeps())
+        with pytest.raises(MailDeliveryError):
+            await mailer.send(build_message(notice(), sender="r@x", recipients=["o@x"]))
+    assert inbox.envelopes == []
+
+
+async def test_implicit_tls_requested_does_not_talk_plain_smtp(tmp_path: Path) -> None:
+    inbox = Inbox()
+    async with smtp_server(inbox) as port:
+        settings = smtp_settings(tmp_path, port, smtp_ssl=True)
+        mailer = SmtpMailer(settings, retry_delays=(0.01,), sleep=Sleeps())
+        with pytest.raises(MailDeliveryError):
+            await mailer.send(build_message(notice(), sender="r@x", recipients=["o@x"]))
+    assert inbox.envelopes == []
+
+
+def test_default_ports_follow_the_tls_mode(tmp_path: Path) -> None:
+    def port_for(**fields: Any) -> int:
+        settings = RunnerSettings(out_dir=tmp_path, smtp_host="mail.test", _env_file=None, **fields)  # type: ignore[call-arg]
+        return SmtpMailer(settings).port
+
+    assert port_for() == 25
+    assert port_for(smtp_starttls=True) == 587
+    assert port_for(smtp_ssl=True) == 465
+    assert port_for(smtp_port=2525) == 2525
