@@ -7,11 +7,11 @@ sum over a tree is not inflated), CPU from the ``utime``/``stime`` ticks of ``/p
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +24,7 @@ from typing import Any
 from playwright.async_api import Browser, Playwright, async_playwright
 
 from optexity_runner.browser import launch_browser, resolve_chromium
+from optexity_runner.errors import BrowserUnavailableError
 from optexity_runner.loader import parse_automation
 from optexity_runner.runner import RunRequest
 from optexity_runner.settings import RunnerSettings
@@ -89,12 +90,10 @@ def machine() -> Machine:
 
 def chromium_version() -> str:
     """The version of the Chromium the runner launches (without starting it)."""
-    import subprocess
-
     try:
         path = resolve_chromium(None)
-    except Exception as exc:  # reported, not fatal: the figures say which browser ran
-        return f"unknown ({exc})"
+    except BrowserUnavailableError as exc:
+        return f"none ({exc})"
     if path is None:
         return "Playwright's own"
     done = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=30)
@@ -231,27 +230,27 @@ class CpuMeter:
 # --- the demo site, the browser, runs ------------------------------------------------------
 
 
-def _demo_site_class() -> Any:
-    module = sys.modules.get("demo_site")
-    if module is None:
-        path = EXAMPLES / "site" / "server.py"
-        spec = importlib.util.spec_from_file_location("demo_site", path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["demo_site"] = module  # dataclasses look their module up while defining
-        spec.loader.exec_module(module)
-    return module.DemoSite
-
-
 @contextmanager
 def demo_site() -> Iterator[str]:
-    """The bundled demo site on a free loopback port; yields its base URL."""
-    site = _demo_site_class()()
-    base_url: str = site.start()
+    """The bundled demo site on a free loopback port, in its own process; yields its base URL.
+
+    Its own process, as in real use: in ours it would take the GIL from the runner under
+    measurement and add its CPU to the runner's.
+    """
+    server = subprocess.Popen(
+        [sys.executable, str(EXAMPLES / "site" / "server.py"), "--port", "0"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        yield base_url
+        assert server.stdout is not None
+        line = server.stdout.readline()  # "Acme Claims Portal demo site: http://127.0.0.1:PORT"
+        if "http://" not in line:
+            raise RuntimeError(f"the demo site did not start: {line!r}")
+        yield line[line.index("http://") :].strip()
     finally:
-        site.stop()
+        server.terminate()
+        server.wait(timeout=10)
 
 
 @asynccontextmanager

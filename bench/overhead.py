@@ -20,6 +20,7 @@ import cProfile
 import io
 import pstats
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from playwright.async_api import Browser, Page
@@ -27,6 +28,7 @@ from playwright.async_api import Browser, Page
 from bench.common import chromium, demo_site, median, run_folder, run_request, settings_for
 from bench.report import Figure
 from optexity_runner.runner import run_automation
+from optexity_runner.settings import RunnerSettings
 
 TARGET_RATIO = 1.05
 STEPS = 50
@@ -39,8 +41,9 @@ def _node(kind: str, body: dict[str, Any]) -> dict[str, Any]:
 
 def _form_round(n: int, base_url: str) -> list[dict[str, Any]]:
     confirm = 'get_by_label("I confirm the information is accurate")'
+    select = {"command": 'get_by_label("Claim type")', "select_values": ["home"]}
     return [
-        _node("select_option", {"command": 'get_by_label("Claim type")', "select_values": ["home"]}),
+        _node("select_option", select),
         _node("input_text", {"command": 'get_by_label("Policy number")', "input_text": f"POL-{n}"}),
         _node("check", {"command": 'get_by_label("Urgent")'}),
         _node("input_text", {"command": 'get_by_label("Description")', "input_text": f"Leak {n}"}),
@@ -74,46 +77,47 @@ def flow_automation(base_url: str, steps: int = STEPS) -> dict[str, Any]:
     }
 
 
-async def flow_script(page: Page, base_url: str, steps: int = STEPS) -> int:
-    """The same flow, hand-written with Playwright; returns the number of steps done."""
+Call = Callable[[], Awaitable[Any]]
+
+
+def _sign_in_calls(page: Page) -> list[Call]:
+    return [
+        lambda: page.get_by_label("Username").fill("alice"),
+        lambda: page.get_by_label("Password").fill(PASSWORD),
+        lambda: page.get_by_role("button", name="Sign in").click(),
+        lambda: page.get_by_role("link", name="New claim").click(),
+    ]
+
+
+def _form_round_calls(page: Page, n: int, base_url: str) -> list[Call]:
     confirm = page.get_by_label("I confirm the information is accurate")
-    done = 0
+    return [
+        lambda: page.get_by_label("Claim type").select_option("home"),
+        lambda: page.get_by_label("Policy number").fill(f"POL-{n}"),
+        lambda: page.get_by_label("Urgent").check(),
+        lambda: page.get_by_label("Description").fill(f"Leak {n}"),
+        lambda: confirm.check(),
+        lambda: page.get_by_role("button", name="Submit claim").hover(),
+        lambda: confirm.uncheck(),
+        lambda: page.get_by_label("Normal").click(),
+        lambda: page.get_by_label("Policy number").fill(f"P-{n}"),
+        lambda: page.goto(f"{base_url}/claims/new"),
+    ]
 
-    async def step(call: Any) -> bool:
-        nonlocal done
-        await call
-        done += 1
-        return done >= steps
 
+async def flow_script(page: Page, base_url: str, steps: int = STEPS) -> None:
+    """The same flow, hand-written with Playwright."""
     await page.goto(f"{base_url}/login")
-    if await step(page.get_by_label("Username").fill("alice")):
-        return done
-    if await step(page.get_by_label("Password").fill(PASSWORD)):
-        return done
-    if await step(page.get_by_role("button", name="Sign in").click()):
-        return done
-    if await step(page.get_by_role("link", name="New claim").click()):
-        return done
+    calls = _sign_in_calls(page)
     n = 0
-    while True:
-        for call in (
-            lambda: page.get_by_label("Claim type").select_option("home"),
-            lambda: page.get_by_label("Policy number").fill(f"POL-{n}"),
-            lambda: page.get_by_label("Urgent").check(),
-            lambda: page.get_by_label("Description").fill(f"Leak {n}"),
-            lambda: confirm.check(),
-            lambda: page.get_by_role("button", name="Submit claim").hover(),
-            lambda: confirm.uncheck(),
-            lambda: page.get_by_label("Normal").click(),
-            lambda: page.get_by_label("Policy number").fill(f"P-{n}"),
-            lambda: page.goto(f"{base_url}/claims/new"),
-        ):
-            if await step(call()):
-                return done
+    while len(calls) < steps:
+        calls += _form_round_calls(page, n, base_url)
         n += 1
+    for call in calls[:steps]:
+        await call()
 
 
-async def time_runner(browser: Browser, data: dict[str, Any], settings: Any) -> float:
+async def time_runner(browser: Browser, data: dict[str, Any], settings: RunnerSettings) -> float:
     t0 = time.perf_counter()
     result = await run_automation(run_request(data, settings), browser)
     elapsed = time.perf_counter() - t0
@@ -124,14 +128,18 @@ async def time_runner(browser: Browser, data: dict[str, Any], settings: Any) -> 
 
 async def time_script(browser: Browser, base_url: str, steps: int) -> float:
     t0 = time.perf_counter()
-    context = await browser.new_context(accept_downloads=True, viewport={"width": 1280, "height": 720})
+    context = await browser.new_context(
+        accept_downloads=True, viewport={"width": 1280, "height": 720}
+    )
     page = await context.new_page()
     await flow_script(page, base_url, steps)
     await context.close()
     return time.perf_counter() - t0
 
 
-async def profile_runner(browser: Browser, data: dict[str, Any], settings: Any, top: int = 12) -> str:
+async def profile_runner(
+    browser: Browser, data: dict[str, Any], settings: Any, top: int = 12
+) -> str:
     """cProfile of one runner run: where the Python side spends its time (cumulative)."""
     profiler = cProfile.Profile()
     profiler.enable()

@@ -24,7 +24,8 @@ INSTALL_HINT = (
     "(or `make demo`, which does it), or point OPTEXITY_CHROMIUM / --chromium at a Chromium binary"
 )
 
-#: Playwright's own ``--disable-features`` list, used when its bundle cannot be read.
+#: Playwright's own ``--disable-features`` list (1.65), used when its bundle cannot be read;
+#: ``tests/test_browser.py`` fails when the installed Playwright's list differs.
 #: Chromium honours only the last ``--disable-features`` switch, so ours must repeat it.
 PLAYWRIGHT_DISABLED_FEATURES_FALLBACK = (
     "AvoidUnnecessaryBeforeUnloadCheckSync",
@@ -38,6 +39,11 @@ PLAYWRIGHT_DISABLED_FEATURES_FALLBACK = (
     "AvoidCorsURLLoaderRestartOnRedirect",
     "TcpPortRandomizationWin",
     "OptimizationHints",
+    "NetworkTimeServiceQuerying",
+    "AimEnabled",
+    "PreconnectToSearch",
+    "msForceBrowserSignIn",
+    "msEdgeUpdateLaunchServicesPreferredVersion",
 )
 
 #: Features we disable on top: the hidden omnibox WebUI renderer per context (~40 MB each).

@@ -42,7 +42,12 @@ class ConsoleReporter:
             took = f"{record.get('duration_ms', 0):>8.0f} ms"
             tries = f" ({record['tries']} tries)" if (record.get("tries") or 1) > 1 else ""
             action = record.get("action", "")
-            self.line(f"  {record['node_index']:>6}  {action}{command}  {took}  {mark}{tries}")
+            where = str(record["node_index"])
+            if record.get("iteration"):  # loop body: which iteration, outermost first
+                where += "[" + ",".join(str(i) for i in record["iteration"]) + "]"
+            self.line(
+                f"  {where:>8}  {action}{command}{_flow_detail(record)}  {took}  {mark}{tries}"
+            )
             if record.get("error") and record.get("status") != "failed":
                 self.line(f"          [dim]{escape(str(record['error']))}[/]")
         elif event == "warning":
@@ -65,3 +70,15 @@ class ConsoleReporter:
                 self.line(f"  screenshot: {result.run_dir}/{result.error.screenshot}")
         for name, value in result.outputs.items():
             self.line(f"  output {escape(name)} = {escape(repr(value))}")
+
+
+def _flow_detail(record: dict[str, Any]) -> str:
+    """What a flow node decided: the branch taken, the iterations run, the assertion result."""
+    if "branch" in record:
+        return f"  -> {record['branch']}"
+    if "iterations" in record:
+        failed = len(record.get("failed_iterations") or [])
+        return f"  {record['iterations']} iteration(s)" + (f", {failed} failed" if failed else "")
+    if "assertion" in record:
+        return f"  -> {str(record.get('result')).lower()}"
+    return ""

@@ -53,6 +53,8 @@ class RunState:
     nodes: list[NodeRecord] = field(default_factory=list)
     downloads: list[DownloadRecord] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    looped_outputs: set[str] = field(default_factory=set)
+    """Output names recorded inside a loop: their values accumulate in a list."""
     pauses: list[PauseRecord] = field(default_factory=list)
     current_node: str | None = None
     """Index of the action node running now (or last run): where a time limit struck."""

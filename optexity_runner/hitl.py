@@ -33,8 +33,8 @@ from optexity_runner.errors import (
     RunError,
 )
 from optexity_runner.mail import (
-    Mailer,
     MailDeliveryError,
+    Mailer,
     PauseNotice,
     build_message,
     deadline_text,

@@ -19,7 +19,8 @@ from optexity_runner import flow
 from optexity_runner.actions.interaction import first_line
 from optexity_runner.actions.registry import ACTION_HANDLERS
 from optexity_runner.context import RunContext, StepContext
-from optexity_runner.errors import OptexityError, RunError, StepFailedError
+from optexity_runner.errors import OptexityError, PlaceholderError, RunError, StepFailedError
+from optexity_runner.expressions import ExpressionEvaluationError
 from optexity_runner.result import NodeRecord, NodeStatus, utc_now
 from optexity_runner.variables import Scope
 from schemas.interaction import BaseAction, GoToUrl
@@ -80,6 +81,10 @@ class Interpreter:
         except StepFailedError as exc:
             status, error = "failed", exc.cause
             raise
+        except (PlaceholderError, ExpressionEvaluationError) as exc:
+            # Data errors name the node, like any other failed step.
+            status, error = "failed", str(exc)
+            raise StepFailedError(index, kind, command, error) from exc
         except OptexityError as exc:
             status, error = "failed", str(exc)
             if exc.node_index is None:
@@ -163,6 +168,7 @@ class Interpreter:
             status=status,
             duration_ms=duration_ms,
             tries=tries,
+            iteration=list(iteration),
             error=error,
         )
 
@@ -173,21 +179,41 @@ class Interpreter:
         iteration: tuple[int, ...],
         started: Any,
         t0: float,
+        *,
+        command: str | None = None,
+        status: NodeStatus = "success",
+        error: str | None = None,
         **fields: Any,
     ) -> None:
-        """Record a flow node (loop, condition, assertion) as a ``NodeRecord``."""
+        """Record a flow node (loop, condition, assertion) as a ``NodeRecord``.
+
+        ``command`` is the loop's source, the condition or the locator; ``fields`` go into
+        the ``node_finished`` event only (iterations, branch taken, assertion result).
+        """
+        duration_ms = round((time.perf_counter() - t0) * 1000, 1)
         record = NodeRecord(
             index=index,
             attempt=self.attempt,
             type=node.type,
+            action=node.type,
+            command=command,
             iteration=list(iteration),
-            status="success",
+            status=status,
             started_at=started,
-            duration_ms=round((time.perf_counter() - t0) * 1000, 1),
+            duration_ms=duration_ms,
+            error=error,
         )
         self.run.state.nodes.append(record)
         self.run.store.emit(
-            "node_finished", node_index=index, action=node.type, status="success", **fields
+            "node_finished",
+            node_index=index,
+            action=node.type,
+            command=command,
+            status=status,
+            duration_ms=duration_ms,
+            iteration=list(iteration),
+            error=error,
+            **fields,
         )
 
 

@@ -8,7 +8,9 @@ that need a provider this runner does not have.
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -70,11 +72,21 @@ def _issues_from(error: ValidationError, data: Any) -> list[InputIssue]:
         if detail["type"] == "missing":
             message = "required field is missing"
         elif detail["type"] == "union_tag_invalid":
-            message = message.replace("Input tag", "type")
+            path, message = _unknown_tag(path, detail.get("ctx", {}))
         elif detail["type"] != "value_error" and _is_short_scalar(detail.get("input")):
             message = f"{message}, got {json.dumps(detail['input'])}"
         issues.append(InputIssue(path, message))
     return issues
+
+
+def _unknown_tag(path: str, ctx: dict[str, Any]) -> tuple[str, str]:
+    """``$.nodes[0].type: unknown node type 'action_nod'; did you mean 'action_node'?``."""
+    tag = str(ctx.get("tag", ""))
+    expected = re.findall(r"'([^']+)'", str(ctx.get("expected_tags", "")))
+    field = str(ctx.get("discriminator", "'type'")).strip("'")
+    close = difflib.get_close_matches(tag, expected, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else "expected one of " + ", ".join(expected)
+    return f"{path}.{field}", f"unknown node {field} {tag!r}; {hint}"
 
 
 def _is_short_scalar(value: object) -> bool:

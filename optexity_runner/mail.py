@@ -10,6 +10,7 @@ from here (no event, no log line).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -132,8 +133,8 @@ def _html_body(notice: PauseNotice, now: datetime) -> str:
 <html><body style="font-family:system-ui,sans-serif;max-width:36em;line-height:1.4">
 <p>The automation <strong>{e(notice.automation_name)}</strong> is paused and needs you.</p>
 {instructions}<table style="border-collapse:collapse">
-<tr><th align="left" style="padding-right:1em">Page</th><td>{e(notice.page_title or "(no title)")}<br>
-<code>{e(notice.page_url)}</code></td></tr>
+<tr><th align="left" style="padding-right:1em">Page</th>
+<td>{e(notice.page_title or "(no title)")}<br><code>{e(notice.page_url)}</code></td></tr>
 <tr><th align="left" style="padding-right:1em">Deadline</th>
 <td>{deadline_text(notice.deadline)} (in {_time_left(notice.deadline, now)}); after that the run
 fails.</td></tr>
@@ -213,9 +214,7 @@ class SmtpMailer:
     async def _send_once(self, message: EmailMessage) -> None:
         settings = self._settings
         password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
-        await aiosmtplib.send(
-            message,
-            sender=self.sender,
+        client = aiosmtplib.SMTP(
             hostname=self.host,
             port=self.port,
             username=settings.smtp_user,
@@ -225,6 +224,16 @@ class SmtpMailer:
             start_tls=settings.smtp_starttls and not settings.smtp_ssl,
             timeout=settings.smtp_timeout,
         )
+        # Not ``async with client`` (nor ``aiosmtplib.send``): on cancellation their exit
+        # sends QUIT and waits up to the timeout for a stalled server, which would hold the
+        # pause's caller. Closing the socket is immediate.
+        try:
+            await client.connect()
+            await client.send_message(message, sender=self.sender)
+            with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+                await client.quit()  # the message is accepted; a failed goodbye changes nothing
+        finally:
+            client.close()
 
 
 def _is_permanent(exc: Exception) -> bool:

@@ -25,6 +25,7 @@ from optexity_runner.errors import (
     HumanInLoopRejectedException,
     HumanInLoopTimeoutException,
     OptexityError,
+    ProviderRequiredError,
     RunError,
     RunTimeLimitExceeded,
     StepFailedError,
@@ -44,12 +45,14 @@ TIME_LIMIT_GRACE = 0.25
 
 NAVIGATION_TIMEOUT_MS = 30_000
 
-#: Failures a retry cannot fix: a person was already asked, or the automation said so.
+#: Failures a retry cannot fix: a person was already asked, the automation said so, or a
+#: model provider is missing.
 NOT_RETRIED = (
     HumanInLoopTimeoutException,
     HumanInLoopRejectedException,
     RunTimeLimitExceeded,
     FailStateError,
+    ProviderRequiredError,
 )
 
 
@@ -109,12 +112,15 @@ async def run_automation(request: RunRequest, browser: Browser) -> RunResult:
             backoff = settings.retry_backoff * 2 ** (attempt - 2)
             store.emit("attempt_retrying", attempt=attempt, backoff_s=backoff)
             await asyncio.sleep(min(backoff, max(0.0, deadline - loop.time())))
+        # Outputs describe the last attempt; node records keep every attempt (``attempt``).
+        state.outputs.clear()
+        state.looped_outputs.clear()
         attempt_started, attempt_t0 = utc_now(), time.perf_counter()
         store.emit("attempt_started", attempt=attempt)
         outcome = await _run_attempt(
             request, browser, store, redactor, hitl, state, attempt, deadline
         )
-        status, error, shot, attempt_trace = outcome
+        status, error, shot, attempt_trace, retrying = outcome
         final_screenshot = shot or final_screenshot
         trace = attempt_trace or trace
         attempts.append(
@@ -126,9 +132,7 @@ async def run_automation(request: RunRequest, browser: Browser) -> RunResult:
                 error=error,
             )
         )
-        if status == "success" or (error is not None and error.type in _names(NOT_RETRIED)):
-            break
-        if loop.time() >= deadline:
+        if not retrying:
             break
 
     result = RunResult(
@@ -162,8 +166,12 @@ async def run_automation(request: RunRequest, browser: Browser) -> RunResult:
     return result
 
 
-def _names(classes: tuple[type[Exception], ...]) -> set[str]:
-    return {c.__name__ for c in classes}
+def _will_retry(
+    failure: OptexityError | None, attempt: int, max_retries: int, deadline: float
+) -> bool:
+    if failure is None or isinstance(failure, NOT_RETRIED) or attempt > max_retries:
+        return False
+    return asyncio.get_running_loop().time() < deadline
 
 
 async def _run_attempt(
@@ -175,7 +183,7 @@ async def _run_attempt(
     state: RunState,
     attempt: int,
     deadline: float,
-) -> tuple[RunStatus, ErrorRecord | None, str | None, str | None]:
+) -> tuple[RunStatus, ErrorRecord | None, str | None, str | None, bool]:
     settings, automation = request.settings, request.automation
     context = await browser.new_context(
         accept_downloads=True,
@@ -231,18 +239,22 @@ async def _run_attempt(
     status: RunStatus = "success"
     error: ErrorRecord | None = None
     screenshot: str | None = None
+    # Post-processing runs once per run: after the attempt that ends it, not before a retry.
+    retrying = _will_retry(failure, attempt, automation.max_retries, deadline)
     try:
         if failure is not None:
             # The failure screenshot first: post-processing may change the page.
             status = "timed_out" if isinstance(failure, RunTimeLimitExceeded) else "failed"
             error = await _error_record(failure, tabs, store, attempt)
-        if automation.post_processing_nodes:
+        if automation.post_processing_nodes and retrying:
+            store.emit("post_processing_deferred", attempt=attempt)
+        elif automation.post_processing_nodes:
             await _post_process(interpreter, automation, scope, store, deadline)
         if failure is None and automation.take_final_screenshot:
             screenshot = await _screenshot(tabs, store, "final.png", full_page=True)
     finally:
         trace = await _close(context, settings.trace, store, attempt)
-    return status, error, screenshot, trace
+    return status, error, screenshot, trace, retrying
 
 
 async def _post_process(

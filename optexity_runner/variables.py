@@ -189,12 +189,19 @@ class Scope:
 
     # --- LocatorScope ---
     def resolve_locator(self, placeholder: Placeholder) -> Locator:
-        for depth in range(len(self.frames) - 1, -1, -1):
-            frame = self.frames[depth]
-            if frame.locator is not None:
-                outer = Scope(self.variables, self.page, self.frames[:depth])
-                return frame.locator.bind(self.page(), outer).nth(self._index(placeholder))
-        raise PlaceholderError(f"{placeholder.text}: no loop over a locator in scope")
+        # {locator[row]} names its loop by the index variable, so in nested locator loops an
+        # outer row stays reachable; an int index ({locator[0]}) means the innermost loop.
+        depths = range(len(self.frames) - 1, -1, -1)
+        loops = [d for d in depths if self.frames[d].locator is not None]
+        named = [d for d in loops if self.frames[d].index_name == placeholder.index]
+        if not loops:
+            raise PlaceholderError(f"{placeholder.text}: no loop over a locator in scope")
+        depth = named[0] if named else loops[0]
+        frame = self.frames[depth]
+        assert frame.locator is not None
+        index = frame.index if named else self._index(placeholder)
+        outer = Scope(self.variables, self.page, self.frames[:depth])
+        return frame.locator.bind(self.page(), outer).nth(index)
 
     # --- expressions.VariableLookup ---
     def __call__(self, name: str) -> object:

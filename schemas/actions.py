@@ -67,6 +67,8 @@ class LocatorExtraction(StrictModel):
     output_variable_name: str | None = None
     extraction_format: dict[str, str]
     attribute: str | None = None
+    timeout: Annotated[float, Field(ge=0, le=60)] = 5.0
+    """Seconds to wait for a first match; then the value is ``None`` (our extension)."""
     extraction_instructions: str | None = None
     llm_provider: str | None = None
     llm_model_name: str | None = None

@@ -159,7 +159,8 @@ class CloseAllButLastTab(StrictModel):
 
 class CloseTabsUntil(StrictModel):
     matching_url: str | None = None
-    tab_index: int | None = None
+    #: Close the newest tabs until this one is the last (Optexity loops forever on -1).
+    tab_index: Annotated[int, Field(ge=0)] | None = None
 
     @model_validator(mode="after")
     def _one_target(self) -> CloseTabsUntil:

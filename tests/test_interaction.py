@@ -7,7 +7,9 @@ what the page (``ObservingBrowser``) or the demo server (``demo_site.last_claim(
 from __future__ import annotations
 
 import hashlib
+import json
 import tempfile
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 from conftest import TEST_SITE, action_node, automation, events_of, run_data
 from playwright.async_api import Browser, BrowserContext, Page
+from playwright.async_api import Error as PlaywrightError
 
 from optexity_runner.actions import downloads
 from optexity_runner.result import RunResult
@@ -38,7 +41,8 @@ _PAGE_STATE_JS = """() => {
       return r.height > 0 && r.bottom > 0 && r.top < innerHeight;
     })
     .map((el) => el.id);
-  const checked = [...document.querySelectorAll("input:checked")].map((e) => `${e.name}=${e.value}`);
+  const checked = [...document.querySelectorAll("input:checked")]
+    .map((e) => `${e.name}=${e.value}`);
   return { url: location.href, values, in_view: inView, checked, scroll_y: scrollY };
 }"""
 
@@ -87,7 +91,11 @@ class ObservingBrowser:
 
 
 async def _state(page: Page) -> PageState:
-    return PageState(**await page.evaluate(_PAGE_STATE_JS))
+    try:
+        return PageState(**await page.evaluate(_PAGE_STATE_JS))
+    except PlaywrightError:  # a navigation replaced the document: read the new one
+        await page.wait_for_load_state()
+        return PageState(**await page.evaluate(_PAGE_STATE_JS))
 
 
 @pytest.fixture
@@ -115,6 +123,17 @@ def node(kind: str, body: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return action_node(kind, body, **extra)
 
 
+def fetch(url: str) -> bytes:
+    """The body at ``url``, fetched outside the browser."""
+    with urllib.request.urlopen(url) as response:
+        body: bytes = response.read()
+    return body
+
+
+def listing(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
 def failed_cause(result: RunResult) -> str:
     assert result.status == "failed", result.model_dump_json(indent=2)
     assert result.error is not None
@@ -126,30 +145,50 @@ def failed_cause(result: RunResult) -> str:
 TARGET = 'get_by_role("button", name="Target")'
 
 
-async def test_click_clicks_once(observed: ObservingBrowser, settings: RunnerSettings, test_site: str) -> None:
-    result = await run_nodes(observed, settings, f"{test_site}/clicks.html", node("click_element", {"command": TARGET}))
+async def test_click_clicks_once(
+    observed: ObservingBrowser, settings: RunnerSettings, test_site: str
+) -> None:
+    result = await run_nodes(
+        observed, settings, f"{test_site}/clicks.html", node("click_element", {"command": TARGET})
+    )
     assert result.status == "success"
     values = observed.page.values
-    assert (values["click-count"], values["dblclick-count"], values["last-button"]) == ("1", "0", "0")
+    assert (values["click-count"], values["dblclick-count"], values["last-button"]) == (
+        "1",
+        "0",
+        "0",
+    )
 
 
 async def test_double_click_is_one_dblclick(
     observed: ObservingBrowser, settings: RunnerSettings, test_site: str
 ) -> None:
     body = {"command": TARGET, "double_click": True}
-    result = await run_nodes(observed, settings, f"{test_site}/clicks.html", node("click_element", body))
+    result = await run_nodes(
+        observed, settings, f"{test_site}/clicks.html", node("click_element", body)
+    )
     assert result.status == "success"
-    assert (observed.page.values["dblclick-count"], observed.page.values["click-count"]) == ("1", "2")
+    assert (observed.page.values["dblclick-count"], observed.page.values["click-count"]) == (
+        "1",
+        "2",
+    )
 
 
 @pytest.mark.parametrize(
     ("button", "counter", "code"), [("right", "context-count", "2"), ("middle", "aux-count", "1")]
 )
 async def test_click_with_other_buttons(
-    observed: ObservingBrowser, settings: RunnerSettings, test_site: str, button: str, counter: str, code: str
+    observed: ObservingBrowser,
+    settings: RunnerSettings,
+    test_site: str,
+    button: str,
+    counter: str,
+    code: str,
 ) -> None:
     body = {"command": TARGET, "button": button}
-    result = await run_nodes(observed, settings, f"{test_site}/clicks.html", node("click_element", body))
+    result = await run_nodes(
+        observed, settings, f"{test_site}/clicks.html", node("click_element", body)
+    )
     assert result.status == "success"
     values = observed.page.values
     assert (values[counter], values["last-button"], values["click-count"]) == ("1", code, "0")
@@ -168,13 +207,17 @@ async def test_mouse_click_lands_once_at_centre_plus_deviation(
     body: dict[str, Any] = {"command": TARGET, "mouse_click": True}
     if deviation is not None:
         body["mouse_click_deviation"] = deviation
-    result = await run_nodes(observed, settings, f"{test_site}/clicks.html", node("click_element", body))
+    result = await run_nodes(
+        observed, settings, f"{test_site}/clicks.html", node("click_element", body)
+    )
     assert result.status == "success"
     assert observed.page.values["click-count"] == "1"
     assert observed.page.values["offset"] == offset
 
 
-@pytest.mark.parametrize(("filename", "saved"), [("my export.csv", "my export.csv"), ("report", "report.csv")])
+@pytest.mark.parametrize(
+    ("filename", "saved"), [("my export.csv", "my export.csv"), ("report", "report.csv")]
+)
 async def test_click_with_expect_download_saves_into_the_run_folder(
     observed: ObservingBrowser, settings: RunnerSettings, test_site: str, filename: str, saved: str
 ) -> None:
@@ -185,7 +228,11 @@ async def test_click_with_expect_download_saves_into_the_run_folder(
         "download_metadata": {"kind": "export"},
     }
     result = await run_nodes(
-        observed, settings, f"{test_site}/clicks.html", node("click_element", body), expected_downloads=1
+        observed,
+        settings,
+        f"{test_site}/clicks.html",
+        node("click_element", body),
+        expected_downloads=1,
     )
     assert result.status == "success", result.error
     path = Path(result.run_dir) / "downloads" / saved
@@ -197,7 +244,10 @@ async def test_click_with_expect_download_saves_into_the_run_folder(
 
 
 async def test_click_that_starts_no_download_fails_without_clicking_again(
-    observed: ObservingBrowser, settings: RunnerSettings, test_site: str, monkeypatch: pytest.MonkeyPatch
+    observed: ObservingBrowser,
+    settings: RunnerSettings,
+    test_site: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(downloads, "DOWNLOAD_TIMEOUT_MS", 400)
     body = {"command": 'get_by_role("button", name="Nothing to download")', "expect_download": True}
@@ -220,7 +270,9 @@ async def test_input_text_modes(
     observed: ObservingBrowser, settings: RunnerSettings, test_site: str, mode: str, keydowns: int
 ) -> None:
     body = {"command": QUERY, "input_text": "hello", "fill_or_type": mode}
-    result = await run_nodes(observed, settings, f"{test_site}/inputs.html", node("input_text", body))
+    result = await run_nodes(
+        observed, settings, f"{test_site}/inputs.html", node("input_text", body)
+    )
     assert result.status == "success", result.error
     values = observed.page.values
     assert values["query"] == "hello"
@@ -232,9 +284,14 @@ async def test_input_text_press_enter_submits(
     observed: ObservingBrowser, settings: RunnerSettings, test_site: str
 ) -> None:
     body = {"command": QUERY, "input_text": "claims 2025", "press_enter": True}
-    result = await run_nodes(observed, settings, f"{test_site}/inputs.html", node("input_text", body))
+    result = await run_nodes(
+        observed, settings, f"{test_site}/inputs.html", node("input_text", body)
+    )
     assert result.status == "success", result.error
-    assert (observed.page.values["submitted"], observed.page.values["submit-count"]) == ("claims 2025", "1")
+    assert (observed.page.values["submitted"], observed.page.values["submit-count"]) == (
+        "claims 2025",
+        "1",
+    )
 
 
 @pytest.mark.parametrize("mode", ["fill", "type", "key_press"])
@@ -245,13 +302,44 @@ async def test_input_text_types_quotes_and_backslashes_exactly(
     parameters = {"input_parameters": {"note": [TRICKY], "other": ["EXPANDED"]}}
     nodes = [
         node("input_text", {"command": QUERY, "input_text": "{note[0]}", "fill_or_type": mode}),
-        node("input_text", {"command": 'get_by_label("Notes")', "input_text": TRICKY, "fill_or_type": mode}),
+        node(
+            "input_text",
+            {"command": 'get_by_label("Notes")', "input_text": TRICKY, "fill_or_type": mode},
+        ),
     ]
-    result = await run_nodes(observed, settings, f"{test_site}/inputs.html", *nodes, parameters=parameters)
+    result = await run_nodes(
+        observed, settings, f"{test_site}/inputs.html", *nodes, parameters=parameters
+    )
     assert result.status == "success", result.error
     assert observed.page.values["query"] == TRICKY
     # Written directly in the automation, {other[0]} is a placeholder and is substituted.
     assert observed.page.values["notes"] == TRICKY.replace("{other[0]}", "EXPANDED")
+
+
+@pytest.mark.parametrize("mode", ["type", "key_press"])
+async def test_typing_a_long_text_is_not_cut_by_the_per_try_timeout(
+    observed: ObservingBrowser, settings: RunnerSettings, test_site: str, mode: str
+) -> None:
+    # Typing 600 keys takes longer than one 0.2 s try: the text must still arrive once.
+    text = "0123456789" * 60
+    body = {"command": 'get_by_label("Notes")', "input_text": text, "fill_or_type": mode}
+    step = node("input_text", body, max_tries=3, max_timeout_seconds_per_try=0.2)
+    result = await run_nodes(observed, settings, f"{test_site}/inputs.html", step)
+    assert result.status == "success", result.error
+    assert observed.page.values["notes"] == text
+    assert result.nodes[0].tries == 1
+
+
+async def test_xpath_without_command(
+    observed: ObservingBrowser, settings: RunnerSettings, test_site: str
+) -> None:
+    # Old recordings carry only an xpath.
+    body = {"xpath": "//button[@id='target']"}
+    result = await run_nodes(
+        observed, settings, f"{test_site}/clicks.html", node("click_element", body)
+    )
+    assert result.status == "success", result.error
+    assert observed.page.values["click-count"] == "1"
 
 
 @pytest.mark.parametrize("text", ["{nope[0]}", "find {query[3]}"])
@@ -263,7 +351,9 @@ async def test_input_text_with_unknown_placeholder_is_skipped(
         node("input_text", {"command": QUERY, "input_text": text}),
         node("input_text", {"command": 'get_by_label("Notes")', "input_text": "next step ran"}),
     ]
-    result = await run_nodes(observed, settings, f"{test_site}/inputs.html", *nodes, parameters=parameters)
+    result = await run_nodes(
+        observed, settings, f"{test_site}/inputs.html", *nodes, parameters=parameters
+    )
     assert result.status == "success", result.error
     assert [n.status for n in result.nodes] == ["skipped", "success"]
     skipped = [e for e in events_of(result) if e["event"] == "skipped"]
@@ -282,16 +372,26 @@ async def test_secure_env_parameter_is_typed_and_redacted(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("OPTEXITY_TEST_SECRET", SECRET)
-    parameters = {"input_parameters": {}, "secure_parameters": {"pw": [{"env": "OPTEXITY_TEST_SECRET"}]}}
+    parameters = {
+        "input_parameters": {},
+        "secure_parameters": {"pw": [{"env": "OPTEXITY_TEST_SECRET"}]},
+    }
     nodes = [
-        node("input_text", {"command": 'get_by_label("Secret")', "input_text": "{pw[0]}", "fill_or_type": "type"}),
+        node(
+            "input_text",
+            {"command": 'get_by_label("Secret")', "input_text": "{pw[0]}", "fill_or_type": "type"},
+        ),
         node("input_text", {"command": QUERY, "input_text": "{pw[0]}"}),
         {"type": "action_node", "fail_state_action": {"failure_message": "stopped after {pw[0]}"}},
     ]
-    result = await run_nodes(observed, settings, f"{test_site}/inputs.html", *nodes, parameters=parameters)
+    result = await run_nodes(
+        observed, settings, f"{test_site}/inputs.html", *nodes, parameters=parameters
+    )
     assert (observed.page.values["secret"], observed.page.values["query"]) == (SECRET, SECRET)
-    assert failed_cause(result) == "stopped after [secret]"
+    assert result.status == "failed"
     run_dir = Path(result.run_dir)
+    written = json.loads((run_dir / "result.json").read_text(encoding="utf-8"))
+    assert written["error"]["message"] == "stopped after [secret]"
     for name in ("events.jsonl", "result.json"):
         text = (run_dir / name).read_text(encoding="utf-8")
         assert "s3cret" not in text, name
@@ -307,10 +407,17 @@ async def test_secure_env_parameter_without_its_variable_fails_the_step(
     # Declared but its environment variable is unset: an error, not Optexity's silent skip
     # (which is for variables that do not exist at all).
     monkeypatch.delenv("OPTEXITY_TEST_UNSET", raising=False)
-    parameters = {"input_parameters": {}, "secure_parameters": {"pw": [{"env": "OPTEXITY_TEST_UNSET"}]}}
+    parameters = {
+        "input_parameters": {},
+        "secure_parameters": {"pw": [{"env": "OPTEXITY_TEST_UNSET"}]},
+    }
     body = {"command": 'get_by_label("Secret")', "input_text": "{pw[0]}"}
     result = await run_nodes(
-        observed, settings, f"{test_site}/inputs.html", node("input_text", body), parameters=parameters
+        observed,
+        settings,
+        f"{test_site}/inputs.html",
+        node("input_text", body),
+        parameters=parameters,
     )
     cause = failed_cause(result)
     assert "OPTEXITY_TEST_UNSET" in cause
@@ -336,7 +443,9 @@ async def test_select_option_matches(
     observed: ObservingBrowser, settings: RunnerSettings, demo_site: Any, requested: str, value: str
 ) -> None:
     body = {"command": CLAIM_TYPE, "select_values": [requested]}
-    result = await run_nodes(observed, settings, f"{demo_site.base_url}/claims/new", node("select_option", body))
+    result = await run_nodes(
+        observed, settings, f"{demo_site.base_url}/claims/new", node("select_option", body)
+    )
     assert result.status == "success", result.error
     assert observed.page.values["claim_type"] == value
 
@@ -346,7 +455,9 @@ async def test_select_option_prefers_value_over_label(
 ) -> None:
     # Option value "a" is labelled "c"; the option labelled "a" has value "b".
     body = {"command": 'get_by_label("Tricky")', "select_values": ["a"]}
-    result = await run_nodes(observed, settings, f"{test_site}/select.html", node("select_option", body))
+    result = await run_nodes(
+        observed, settings, f"{test_site}/select.html", node("select_option", body)
+    )
     assert result.status == "success", result.error
     assert observed.page.values["tricky"] == "a"
 
@@ -355,7 +466,9 @@ async def test_select_option_several_values_in_a_multiple_select(
     observed: ObservingBrowser, settings: RunnerSettings, test_site: str
 ) -> None:
     body = {"command": 'get_by_label("Colours")', "select_values": ["Red", "b"]}
-    result = await run_nodes(observed, settings, f"{test_site}/select.html", node("select_option", body))
+    result = await run_nodes(
+        observed, settings, f"{test_site}/select.html", node("select_option", body)
+    )
     assert result.status == "success", result.error
     assert observed.page.values["colours"] == ["r", "b"]
 
@@ -365,7 +478,10 @@ async def test_select_option_without_match_lists_the_options(
 ) -> None:
     body = {"command": CLAIM_TYPE, "select_values": ["Boat"]}
     result = await run_nodes(
-        observed, settings, f"{demo_site.base_url}/claims/new", node("select_option", body, max_tries=3)
+        observed,
+        settings,
+        f"{demo_site.base_url}/claims/new",
+        node("select_option", body, max_tries=3),
     )
     cause = failed_cause(result)
     assert "no option matches 'Boat'" in cause
@@ -384,10 +500,14 @@ async def test_select_option_with_expect_download(
         "expect_download": True,
         "download_filename": "export.csv",
     }
-    result = await run_nodes(observed, settings, f"{test_site}/select.html", node("select_option", body))
+    result = await run_nodes(
+        observed, settings, f"{test_site}/select.html", node("select_option", body)
+    )
     assert result.status == "success", result.error
     assert [d.path for d in result.downloads] == ["downloads/export.csv"]
-    assert (Path(result.run_dir) / "downloads/export.csv").read_bytes() == (TEST_SITE / "data.csv").read_bytes()
+    assert (Path(result.run_dir) / "downloads/export.csv").read_bytes() == (
+        TEST_SITE / "data.csv"
+    ).read_bytes()
 
 
 # --- check / uncheck ---------------------------------------------------------------------
@@ -406,7 +526,9 @@ async def test_check_twice_is_one_change(
     assert observed.page.values["change-count"] == "1"
 
 
-async def test_check_a_radio_button(observed: ObservingBrowser, settings: RunnerSettings, demo_site: Any) -> None:
+async def test_check_a_radio_button(
+    observed: ObservingBrowser, settings: RunnerSettings, demo_site: Any
+) -> None:
     nodes = [node("check", {"command": URGENT}), node("check", {"command": URGENT})]
     result = await run_nodes(observed, settings, f"{demo_site.base_url}/claims/new", *nodes)
     assert result.status == "success", result.error
@@ -415,8 +537,14 @@ async def test_check_a_radio_button(observed: ObservingBrowser, settings: Runner
     assert observed.page.values["change-count"] == "1"
 
 
-async def test_uncheck_is_idempotent(observed: ObservingBrowser, settings: RunnerSettings, demo_site: Any) -> None:
-    nodes = [node("check", {"command": CONFIRM}), node("uncheck", {"command": CONFIRM}), node("uncheck", {"command": CONFIRM})]
+async def test_uncheck_is_idempotent(
+    observed: ObservingBrowser, settings: RunnerSettings, demo_site: Any
+) -> None:
+    nodes = [
+        node("check", {"command": CONFIRM}),
+        node("uncheck", {"command": CONFIRM}),
+        node("uncheck", {"command": CONFIRM}),
+    ]
     result = await run_nodes(observed, settings, f"{demo_site.base_url}/claims/new", *nodes)
     assert result.status == "success", result.error
     assert "confirm=yes" not in observed.page.checked
@@ -428,7 +556,9 @@ async def test_uncheck_is_idempotent(observed: ObservingBrowser, settings: Runne
 BILLING = 'get_by_role("link", name="Billing settings")'
 
 
-async def test_hover_reveals_the_menu(observed: ObservingBrowser, settings: RunnerSettings, demo_site: Any) -> None:
+async def test_hover_reveals_the_menu(
+    observed: ObservingBrowser, settings: RunnerSettings, demo_site: Any
+) -> None:
     nodes = [
         node("hover", {"command": 'get_by_role("button", name="Settings")'}),
         node("click_element", {"command": BILLING}),
@@ -441,8 +571,13 @@ async def test_hover_reveals_the_menu(observed: ObservingBrowser, settings: Runn
 async def test_menu_link_is_not_clickable_without_hover(
     observed: ObservingBrowser, settings: RunnerSettings, demo_site: Any
 ) -> None:
-    result = await run_nodes(observed, settings, f"{demo_site.base_url}/hover", node("click_element", {"command": BILLING}))
-    assert "hidden" in failed_cause(result)
+    result = await run_nodes(
+        observed,
+        settings,
+        f"{demo_site.base_url}/hover",
+        node("click_element", {"command": BILLING}),
+    )
+    assert "no visible element matches " + BILLING in failed_cause(result)
     assert observed.page.values["hover-result"] == "nothing"
 
 
@@ -460,9 +595,11 @@ async def test_upload_file_path_is_relative_to_the_automation_folder(
     (tmp_path / "docs" / "report.bin").write_bytes(content)
     nodes = [
         node("upload_file", {"command": ATTACHMENT, "file_path": "docs/report.bin"}),
-        node("click_element", {"command": SUBMIT}),
+        node("click_element", {"command": SUBMIT}, end_sleep_time=5),
     ]
-    result = await run_nodes(observed, settings, f"{demo_site.base_url}/claims/new", *nodes, source_dir=tmp_path)
+    result = await run_nodes(
+        observed, settings, f"{demo_site.base_url}/claims/new", *nodes, source_dir=tmp_path
+    )
     assert result.status == "success", result.error
     claim = demo_site.last_claim()
     assert claim["files"]["attachment"]["filename"] == "report.bin"
@@ -474,7 +611,11 @@ async def test_upload_missing_file_fails_with_its_path(
 ) -> None:
     body = {"command": ATTACHMENT, "file_path": "missing.pdf"}
     result = await run_nodes(
-        observed, settings, f"{demo_site.base_url}/claims/new", node("upload_file", body, max_tries=3), source_dir=tmp_path
+        observed,
+        settings,
+        f"{demo_site.base_url}/claims/new",
+        node("upload_file", body, max_tries=3),
+        source_dir=tmp_path,
     )
     cause = failed_cause(result)
     assert str(tmp_path / "missing.pdf") in cause
@@ -482,7 +623,7 @@ async def test_upload_missing_file_fails_with_its_path(
 
 
 @pytest.mark.parametrize("relative", [True, False])
-async def test_upload_file_url_is_fetched_and_the_temp_file_removed(
+async def test_upload_file_url_is_fetched_and_leaves_no_temp_file(
     observed: ObservingBrowser,
     settings: RunnerSettings,
     demo_site: Any,
@@ -490,20 +631,20 @@ async def test_upload_file_url_is_fetched_and_the_temp_file_removed(
     monkeypatch: pytest.MonkeyPatch,
     relative: bool,
 ) -> None:
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     url = "/files/claims.csv" if relative else f"{demo_site.base_url}/files/claims.csv"
     nodes = [
         node("upload_file", {"command": ATTACHMENT, "file_url": url}),
-        node("click_element", {"command": SUBMIT}),
+        # The form is submitted after the upload step: the file must still be readable then.
+        node("click_element", {"command": SUBMIT}, end_sleep_time=5),
     ]
     result = await run_nodes(observed, settings, f"{demo_site.base_url}/claims/new", *nodes)
     assert result.status == "success", result.error
     attachment = demo_site.last_claim()["files"]["attachment"]
     assert attachment["filename"] == "claims.csv"
-    assert attachment["size"] > 100
-    assert list(temp.iterdir()) == []
+    expected = fetch(f"{demo_site.base_url}/files/claims.csv")
+    assert attachment["sha256"] == hashlib.sha256(expected).hexdigest()
+    assert listing(tmp_path) == ["runs"]
 
 
 async def test_upload_file_url_not_found_fails_and_leaves_no_temp_file(
@@ -515,6 +656,12 @@ async def test_upload_file_url_not_found_fails_and_leaves_no_temp_file(
 ) -> None:
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     body = {"command": ATTACHMENT, "file_url": "/files/nothing-here.pdf"}
-    result = await run_nodes(observed, settings, f"{demo_site.base_url}/claims/new", node("upload_file", body))
-    assert "HTTP 404" in failed_cause(result)
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith("optexity-upload-")]
+    result = await run_nodes(
+        observed,
+        settings,
+        f"{demo_site.base_url}/claims/new",
+        node("upload_file", body, max_tries=3),
+    )
+    assert "answered HTTP 404" in failed_cause(result)
+    assert result.nodes[0].tries == 1
+    assert listing(tmp_path) == ["runs"]

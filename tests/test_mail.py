@@ -90,7 +90,7 @@ def closed_port() -> int:
 
 
 def smtp_settings(tmp_path: Path, port: int, **fields: Any) -> RunnerSettings:
-    return RunnerSettings(  # type: ignore[call-arg]
+    return RunnerSettings(
         out_dir=tmp_path, smtp_host="127.0.0.1", smtp_port=port, smtp_timeout=5, _env_file=None,
         **fields,
     )  # fmt: skip
@@ -114,9 +114,11 @@ def notice(**fields: Any) -> PauseNotice:
 def parts(message: EmailMessage) -> tuple[str, str]:
     text = message.get_body(("plain",))
     html_part = message.get_body(("html",))
-    assert text is not None and html_part is not None
+    assert text is not None
+    assert html_part is not None
     text_content, html_content = text.get_content(), html_part.get_content()
-    assert isinstance(text_content, str) and isinstance(html_content, str)
+    assert isinstance(text_content, str)
+    assert isinstance(html_content, str)
     return text_content, html_content
 
 
@@ -281,7 +283,7 @@ async def test_implicit_tls_requested_does_not_talk_plain_smtp(tmp_path: Path) -
 
 def test_default_ports_follow_the_tls_mode(tmp_path: Path) -> None:
     def port_for(**fields: Any) -> int:
-        settings = RunnerSettings(out_dir=tmp_path, smtp_host="mail.test", _env_file=None, **fields)  # type: ignore[call-arg]
+        settings = RunnerSettings(out_dir=tmp_path, smtp_host="mail.test", _env_file=None, **fields)
         return SmtpMailer(settings).port
 
     assert port_for() == 25

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+from playwright.async_api import FilePayload
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from optexity_runner.context import StepContext
 from optexity_runner.result import DownloadRecord
 
 DOWNLOAD_TIMEOUT_MS = 30_000
+
+
+class DownloadNotStartedError(RuntimeError):
+    """Raised by ``capture_download`` when the action ran but no download began in time."""
 
 
 def safe_filename(name: str, fallback: str) -> str:
@@ -42,7 +46,9 @@ def record_download(
         metadata=metadata,
     )
     step.run.state.downloads.append(record)
-    step.emit("download_saved", path=record.path, suggested_filename=suggested, bytes=path.stat().st_size)
+    step.emit(
+        "download_saved", path=record.path, suggested_filename=suggested, bytes=path.stat().st_size
+    )
 
 
 async def capture_download(
@@ -51,10 +57,24 @@ async def capture_download(
     filename: str | None,
     metadata: dict[str, Any] | None,
 ) -> None:
-    """Run ``trigger`` expecting a download, and save it into the run's downloads folder."""
-    async with step.page.expect_download(timeout=DOWNLOAD_TIMEOUT_MS) as info:
-        await trigger()
-    download = await info.value
+    """Run ``trigger`` expecting a download, and save it into the run's downloads folder.
+
+    ``DownloadNotStartedError`` when the trigger worked but no download followed: the
+    retry loop must not trigger again (a second click could start a second download).
+    """
+    triggered = False
+    try:
+        async with step.page.expect_download(timeout=DOWNLOAD_TIMEOUT_MS) as info:
+            await trigger()
+            triggered = True
+        download = await info.value
+    except PlaywrightTimeoutError as exc:
+        if not triggered:
+            raise
+        seconds = DOWNLOAD_TIMEOUT_MS / 1000
+        raise DownloadNotStartedError(
+            f"no download started within {seconds:g} s of the action"
+        ) from exc
     suggested = download.suggested_filename
     name = safe_filename(step.text(filename), suggested) if filename else suggested
     if filename and not Path(name).suffix and Path(suggested).suffix:
@@ -64,18 +84,22 @@ async def capture_download(
     record_download(step, path, suggested, download.url, metadata)
 
 
-@asynccontextmanager
-async def fetched_to_temp_file(step: StepContext, url: str) -> AsyncIterator[Path]:
-    """Fetch ``url`` with the run's cookies into a temporary file, removed afterwards."""
+async def fetch_upload(step: StepContext, url: str) -> FilePayload:
+    """Fetch ``url`` with the run's cookies, as a file to hand to a file input.
+
+    Kept in memory, never written to disk: Chromium reads a file input's files when the
+    form is submitted, so a temporary file removed after ``set_input_files`` would make the
+    later submission fail, and one kept until then could outlive a crashed run.
+    """
     response = await step.page.context.request.get(url)
     if not response.ok:
         raise FileNotFoundError(f"fetching {url} answered HTTP {response.status}")
-    name = safe_filename(url.rsplit("/", 1)[-1].split("?")[0], "upload")
-    folder = Path(tempfile.mkdtemp(prefix="optexity-upload-"))
-    path = folder / name
-    try:
-        path.write_bytes(await response.body())
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
-        os.rmdir(folder)
+    header = response.headers.get("content-disposition", "")
+    disposition = re.search(r'filename="?([^";]+)"?', header)
+    raw_name = disposition.group(1) if disposition else url.rsplit("/", 1)[-1].split("?")[0]
+    mime = response.headers.get("content-type", "").split(";")[0].strip()
+    return {
+        "name": safe_filename(raw_name, "upload"),
+        "mimeType": mime or "application/octet-stream",
+        "buffer": await response.body(),
+    }

@@ -10,13 +10,21 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Literal
+from urllib.parse import urljoin
 
-from playwright.async_api import Error as PlaywrightError, Locator
+from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import Locator
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from optexity_runner.actions import page_actions
-from optexity_runner.actions.downloads import capture_download
+from optexity_runner.actions.downloads import (
+    DownloadNotStartedError,
+    capture_download,
+    fetch_upload,
+)
+from optexity_runner.actions.select_options import options_from_html
 from optexity_runner.context import StepContext
-from optexity_runner.errors import PlaceholderError, StepFailedError
+from optexity_runner.errors import StepFailedError
 from optexity_runner.placeholders import find_placeholders
 from schemas.interaction import (
     BaseAction,
@@ -33,7 +41,9 @@ from schemas.interaction import (
 ElementHandler = Callable[[Any, Locator, StepContext, float], Awaitable[None]]
 
 
-async def click_element(action: ClickElement, target: Locator, step: StepContext, timeout: float) -> None:
+async def click_element(
+    action: ClickElement, target: Locator, step: StepContext, timeout: float
+) -> None:
     """Click once (twice for ``double_click``); with ``mouse_click`` at the centre + deviation."""
     clicks = 2 if action.double_click else 1
 
@@ -44,7 +54,9 @@ async def click_element(action: ClickElement, target: Locator, step: StepContext
             await target.scroll_into_view_if_needed(timeout=timeout)
             box = await target.bounding_box(timeout=timeout)
             if box is None:
-                raise StepFailedError(step.index, "click_element", action.command, "element has no box")
+                raise StepFailedError(
+                    step.index, "click_element", action.command, "element has no box"
+                )
             dev = action.mouse_click_deviation
             x = box["x"] + box["width"] / 2 + (dev.x if dev else 0)
             y = box["y"] + box["height"] / 2 + (dev.y if dev else 0)
@@ -61,12 +73,14 @@ async def click_element(action: ClickElement, target: Locator, step: StepContext
 
 
 async def input_text(action: InputText, target: Locator, step: StepContext, timeout: float) -> None:
-    """Fill, type or key-press the text exactly as given (quotes kept)."""
+    """Fill, type or key-press the text exactly as given (quotes kept).
+
+    For ``type`` and ``key_press`` the per-try timeout covers focusing the field, not the
+    typing: a long text would otherwise be cut off and typed again by the next try.
+    """
     text = step.text(action.input_text or "")
     if action.fill_or_type == "fill":
         await target.fill(text, timeout=timeout)
-    elif action.fill_or_type == "type":
-        await target.press_sequentially(text, timeout=timeout)
     else:
         await target.focus(timeout=timeout)
         await step.page.keyboard.type(text)
@@ -74,16 +88,18 @@ async def input_text(action: InputText, target: Locator, step: StepContext, time
         await target.press("Enter", timeout=timeout)
 
 
-async def select_option(action: SelectOption, target: Locator, step: StepContext, timeout: float) -> None:
+async def select_option(
+    action: SelectOption, target: Locator, step: StepContext, timeout: float
+) -> None:
     """Select by value, then label, then case-insensitive label, then regex."""
-    options: list[dict[str, str]] = await target.evaluate(
-        "el => Array.from(el.options || []).map(o => ({value: o.value, label: o.label}))",
-        timeout=timeout,
-    )
+    # Read from the HTML, not with evaluate: see ``select_options`` (~20 ms per new document).
+    options = options_from_html(await target.inner_html(timeout=timeout))
+    # By index: Playwright's own ``value=`` also matches labels, so an option whose label
+    # equals another option's value would be picked instead of the one the value names.
     wanted = [match_option(step.text(v), options) for v in action.select_values]
 
     async def select() -> None:
-        await target.select_option(value=wanted, timeout=timeout)
+        await target.select_option(index=wanted, timeout=timeout)
 
     if action.expect_download:
         await capture_download(step, select, action.download_filename, None)
@@ -91,25 +107,25 @@ async def select_option(action: SelectOption, target: Locator, step: StepContext
         await select()
 
 
-def match_option(requested: str, options: list[dict[str, str]]) -> str:
-    """The value of the option ``requested`` names; ``LookupError`` listing the options."""
-    for option in options:
+def match_option(requested: str, options: list[dict[str, str]]) -> int:
+    """The index of the option ``requested`` names; ``LookupError`` listing the options."""
+    for index, option in enumerate(options):
         if option["value"] == requested:
-            return option["value"]
-    for option in options:
+            return index
+    for index, option in enumerate(options):
         if option["label"] == requested:
-            return option["value"]
-    for option in options:
+            return index
+    for index, option in enumerate(options):
         if option["label"].casefold() == requested.casefold():
-            return option["value"]
+            return index
     try:
         pattern = re.compile(requested)
     except re.error:
         pattern = None
     if pattern is not None:
-        for option in options:
+        for index, option in enumerate(options):
             if pattern.fullmatch(option["label"]) or pattern.fullmatch(option["value"]):
-                return option["value"]
+                return index
     listed = ", ".join(f"{o['label']!r} (value {o['value']!r})" for o in options) or "none"
     raise LookupError(f"no option matches {requested!r}; options: {listed}")
 
@@ -129,7 +145,9 @@ async def hover(action: Hover, target: Locator, step: StepContext, timeout: floa
     await target.hover(timeout=timeout)
 
 
-async def upload_file(action: UploadFile, target: Locator, step: StepContext, timeout: float) -> None:
+async def upload_file(
+    action: UploadFile, target: Locator, step: StepContext, timeout: float
+) -> None:
     """Set a file input from a local path (relative to the automation file) or a URL."""
     if action.file_path is not None:
         path = step.run.source_dir / step.text(action.file_path)
@@ -138,8 +156,8 @@ async def upload_file(action: UploadFile, target: Locator, step: StepContext, ti
         await target.set_input_files(path, timeout=timeout)
         return
     assert action.file_url is not None
-    async with page_actions.fetched_to_temp_file(step, step.text(action.file_url)) as path:
-        await target.set_input_files(path, timeout=timeout)
+    url = urljoin(step.page.url, step.text(action.file_url))
+    await target.set_input_files(await fetch_upload(step, url), timeout=timeout)
 
 
 ELEMENT_HANDLERS: Mapping[str, ElementHandler] = {
@@ -171,32 +189,123 @@ async def run_interaction(action: InteractionAction, step: StepContext) -> None:
     for attempt in range(1, action.max_tries + 1):
         step.outcome.tries = attempt
         try:
-            target = step.locator(sub.command) if sub.command else step.page.locator(f"xpath={sub.xpath}")
-            await target.wait_for(state=state, timeout=timeout_ms)
+            target = (
+                step.locator(sub.command)
+                if sub.command
+                else step.page.locator(f"xpath={sub.xpath}")
+            )
+            if not _acts_only_when_visible(kind, sub):
+                await target.wait_for(state=state, timeout=timeout_ms)
             await handler(sub, target, step, timeout_ms)
             return
-        except (LookupError, FileNotFoundError) as exc:
-            # The element was found and answered: trying again cannot change the outcome.
+        except (LookupError, FileNotFoundError, DownloadNotStartedError) as exc:
+            # The element was found and answered (or was already clicked): trying again
+            # cannot change the outcome, or would repeat the click.
             last_error = first_line(exc)
             break
         except PlaywrightError as exc:
-            last_error = first_line(exc)
-    tries = f"after {step.outcome.tries} {'try' if step.outcome.tries == 1 else 'tries'}"
+            last_error = describe_failure(exc, kind, sub.target, state, timeout_ms / 1000)
+    tries = step.outcome.tries
+    cause = f"{last_error} ({tries} {'try' if tries == 1 else 'tries'})"
     if sub.optional:
-        step.outcome.skipped = f"optional step skipped {tries}: {last_error}"
+        step.outcome.skipped = f"optional step skipped: {cause}"
         step.outcome.optional = True
         return
-    raise StepFailedError(step.index, kind, sub.target, f"{tries}: {last_error}")
+    raise StepFailedError(step.index, kind, sub.target, cause)
+
+
+def _acts_only_when_visible(kind: str, sub: BaseAction) -> bool:
+    """Whether the handler's Playwright call itself waits for a visible element.
+
+    Then a ``wait_for`` first only adds a round trip per step (bench, figure 1): Playwright's
+    click, fill, check, uncheck and hover wait for the element to be visible (and enabled,
+    stable) within the same timeout. A mouse click reads a bounding box and typing focuses:
+    neither waits for visibility, so those keep the explicit wait.
+    """
+    if isinstance(sub, ClickElement):
+        return not sub.mouse_click
+    if isinstance(sub, InputText):
+        return sub.fill_or_type == "fill"
+    return kind in ("check", "uncheck", "hover")
 
 
 def _has_unknown_placeholder(step: StepContext, action: BaseAction) -> bool:
+    """Whether ``input_text`` names a variable (or index) that does not exist.
+
+    Only that case is Optexity's silent skip. Other placeholder errors, such as a secure
+    value whose environment variable is unset, fail the step when the text is substituted.
+    """
     text = getattr(action, "input_text", None) or ""
+    variables = step.scope.variables
     for placeholder in find_placeholders(text):
-        try:
-            step.scope.resolve(placeholder)
-        except PlaceholderError:
+        if placeholder.kind != "value":
+            continue
+        name = placeholder.name
+        if not variables.known(name):
+            return True
+        count = (
+            len(variables.secure[name]) if name in variables.secure else len(variables.values[name])
+        )
+        index = placeholder.index if isinstance(placeholder.index, int) else None
+        if isinstance(placeholder.index, str):
+            index = step.scope.index_value(placeholder.index)
+        if index is not None and not 0 <= index < count:
             return True
     return False
+
+
+_STRICT = re.compile(r"strict mode violation: .*? resolved to (\d+) elements")
+_CANDIDATE = re.compile(r"^\s+\d+\) (.*)$")
+_HIDDEN = re.compile(
+    r"locator resolved to (?:\d+ elements?\. Proceeding with the first one: )?hidden (.*)$"
+)
+#: Call-log lines that say why an action could not proceed, most telling first.
+_BLOCKERS = (
+    "intercepts pointer events",
+    "not visible",
+    "not enabled",
+    "not editable",
+    "not stable",
+)
+
+
+def describe_failure(
+    exc: PlaywrightError, kind: str, target: str, state: str, seconds: float
+) -> str:
+    """A Playwright error as a sentence about the step (its call log mined for the reason).
+
+    ``Locator.wait_for: Timeout 200ms exceeded.`` becomes
+    ``no visible element matches get_by_role("button", name="Nope") within 0.2 s``.
+    """
+    text = str(exc)
+    lines = text.splitlines()
+    strict = _STRICT.search(text)
+    if strict:
+        candidates = [m.group(1) for line in lines if (m := _CANDIDATE.match(line))]
+        listed = "; ".join(candidates[:5]) + ("; ..." if len(candidates) > 5 else "")
+        return (
+            f"{target} matches {strict.group(1)} elements but must match one (narrow it, e.g. "
+            f"with .first, .nth(1), exact=True or has_text=): {listed}"
+        )
+    if isinstance(exc, PlaywrightTimeoutError):
+        # An action that never resolved its locator timed out waiting for the element, as
+        # ``wait_for`` would have (the actions that skip it: ``_acts_only_when_visible``).
+        never_resolved = "locator resolved to" not in text
+        if never_resolved or (lines and lines[0].startswith("Locator.wait_for")):
+            hidden = next(
+                (m.group(1) for line in lines if (m := _HIDDEN.search(line.strip()))), None
+            )
+            if hidden is not None and state == "visible":
+                return f"{target} matches only a hidden element within {seconds:g} s: {hidden}"
+            adjective = "visible " if state == "visible" else ""
+            return f"no {adjective}element matches {target} within {seconds:g} s"
+        reasons = [line.strip(" -") for line in lines if any(b in line for b in _BLOCKERS)]
+        blocker = next((r for b in _BLOCKERS for r in reasons if b in r), None)
+        where = f"{kind} on {target} did not complete within {seconds:g} s"
+        return f"{where}: {blocker}" if blocker else where
+    head = first_line(exc)
+    # "Locator.fill: Error: Element is not an <input>..." -> "Element is not an <input>..."
+    return re.sub(r"^[A-Za-z]+\.[A-Za-z_]+: (?:Error: )?", "", head)
 
 
 def first_line(exc: BaseException) -> str:

@@ -7,7 +7,6 @@ from typing import Any
 from urllib.parse import urljoin
 
 from optexity_runner.actions.downloads import (
-    fetched_to_temp_file,
     record_download,
     safe_filename,
     unique_path,
@@ -49,7 +48,10 @@ async def switch_tab(action: SwitchTab, step: StepContext) -> None:
     pages = step.run.tabs.open_pages()
     if not -len(pages) <= action.tab_index < len(pages):
         raise StepFailedError(
-            step.index, "switch_tab", None, f"tab_index {action.tab_index} but {len(pages)} tab(s) open"
+            step.index,
+            "switch_tab",
+            None,
+            f"tab_index {action.tab_index} but {len(pages)} tab(s) open",
         )
     page = pages[action.tab_index]
     step.run.tabs.switch(page)
@@ -83,7 +85,12 @@ async def close_tabs_until(action: CloseTabsUntil, step: StepContext) -> None:
         matches = [i for i, p in enumerate(pages) if needle in p.url]
         if not matches:
             urls = ", ".join(p.url for p in pages)
-            raise StepFailedError(step.index, "close_tabs_until", None, f"no tab URL contains {needle!r}; open: {urls}")
+            raise StepFailedError(
+                step.index,
+                "close_tabs_until",
+                None,
+                f"no tab URL contains {needle!r}; open: {urls}",
+            )
         keep = pages[: matches[-1] + 1]
     for page in pages[len(keep) :]:
         await page.close()
@@ -110,10 +117,16 @@ async def download_url_as_pdf(action: DownloadUrlAsPdf, step: StepContext) -> No
     """Save the response body of ``url`` (default: the current page); HTML is printed to PDF."""
     url = urljoin(step.page.url, step.text(action.url)) if action.url else step.page.url
     fallback = safe_filename(url.rsplit("/", 1)[-1].split("?")[0], "page")
-    name = safe_filename(step.text(action.download_filename), fallback) if action.download_filename else fallback
+    name = (
+        safe_filename(step.text(action.download_filename), fallback)
+        if action.download_filename
+        else fallback
+    )
     response = await step.page.context.request.get(url)
     if not response.ok:
-        raise StepFailedError(step.index, "download_url_as_pdf", None, f"{url} answered HTTP {response.status}")
+        raise StepFailedError(
+            step.index, "download_url_as_pdf", None, f"{url} answered HTTP {response.status}"
+        )
     is_html = "text/html" in response.headers.get("content-type", "")
     if is_html and not name.lower().endswith(".pdf"):
         name += ".pdf"
@@ -144,4 +157,4 @@ PAGE_HANDLERS: Mapping[str, PageHandler] = {
     "download_url_as_pdf": download_url_as_pdf,
 }
 
-__all__ = ["PAGE_HANDLERS", "fetched_to_temp_file"]
+__all__ = ["PAGE_HANDLERS"]

@@ -1,0 +1,163 @@
+"""Figure 4: scale on one machine. N runs at once in one browser, a context each.
+
+Two passes per N. Throughput: N copies of a 20-step run of figure 1's flow started together;
+the batch's wall time per run and each run's own duration. Memory: N runs that sign in, open
+the claim form and then wait at a ``human_in_loop_action`` whose "person" is a gate held shut
+until all N are waiting; then the PSS of Chromium's process tree (``smaps_rollup``) is read
+with every context open on its page, and the gate opens. Memory per extra run is the slope
+between N = 1 and the largest N.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from typing import Any
+
+from playwright.async_api import Browser
+
+from bench.common import (
+    chromium,
+    chromium_pss_mib,
+    demo_site,
+    descendants,
+    pss_mib,
+    run_folder,
+    run_request,
+    settings_for,
+)
+from bench.overhead import flow_automation
+from bench.report import Figure
+from optexity_runner.context import StepContext
+from optexity_runner.result import RunResult
+from optexity_runner.run_store import RunStore
+from optexity_runner.runner import run_automation
+from optexity_runner.settings import RunnerSettings
+from schemas import HumanInLoopAction
+
+TARGET_MIB_PER_RUN = 60.0
+STEPS = 20
+#: Throughput that grows less than this from one N to the next has stopped scaling.
+SCALING_GAIN = 1.10
+
+
+class Gate:
+    """A stand-in for the person: holds every run at its pause until ``open``."""
+
+    def __init__(self, expected: int) -> None:
+        self.expected = expected
+        self.waiting = 0
+        self.all_waiting = asyncio.Event()
+        self._open = asyncio.Event()
+
+    def for_run(self, run_id: str, name: str, store: RunStore) -> Gate:
+        return self  # the run's HumanLoop (runner.HumanLoopFactory)
+
+    async def pause(self, step: StepContext, action: HumanInLoopAction) -> None:
+        self.waiting += 1
+        if self.waiting >= self.expected:
+            self.all_waiting.set()
+        await self._open.wait()
+
+    def open(self) -> None:
+        self._open.set()
+
+
+def hold_automation(base_url: str) -> dict[str, Any]:
+    """Sign in, open the claim form, pause there."""
+    data = flow_automation(base_url, steps=4)
+    data["nodes"].append(
+        {"type": "action_node", "human_in_loop_action": {"max_wait_time": 300}, "end_sleep_time": 0}
+    )
+    return data
+
+
+async def _batch(browser: Browser, requests: list[Any]) -> list[RunResult]:
+    results = await asyncio.gather(*(run_automation(r, browser) for r in requests))
+    failed = [r for r in results if r.status != "success"]
+    if failed:
+        raise RuntimeError(f"{len(failed)} of {len(results)} runs failed: {failed[0].error}")
+    return results
+
+
+async def throughput(
+    browser: Browser, base_url: str, settings: RunnerSettings, n: int, steps: int
+) -> tuple[float, float]:
+    """(batch wall time / n, mean run duration), in seconds."""
+    data = flow_automation(base_url, steps)
+    t0 = time.perf_counter()
+    results = await _batch(browser, [run_request(data, settings) for _ in range(n)])
+    wall = time.perf_counter() - t0
+    return wall / n, sum(r.duration_s for r in results) / n
+
+
+async def memory(
+    browser: Browser, base_url: str, settings: RunnerSettings, n: int
+) -> tuple[float, float]:
+    """PSS in MiB of Chromium and of the whole runner with ``n`` runs paused on the form."""
+    gate = Gate(n)
+    data = hold_automation(base_url)
+    batch = asyncio.ensure_future(
+        _batch(browser, [run_request(data, settings, hitl=gate.for_run) for _ in range(n)])
+    )
+    await asyncio.wait_for(gate.all_waiting.wait(), timeout=120)
+    await asyncio.sleep(0.5)  # let the renderers settle after the last load
+    pss = chromium_pss_mib(), pss_mib(descendants(os.getpid()))
+    gate.open()
+    await batch
+    return pss
+
+
+async def measure(quick: bool = False) -> Figure:
+    counts, steps = ((1, 2), 5) if quick else ((1, 4, 8, 16), STEPS)
+    figure = Figure(4, "Scale on one machine: N runs at once in one browser")
+    with demo_site() as base_url, run_folder() as out:
+        settings = settings_for(out)
+        async with chromium() as (_, browser):
+            idle = chromium_pss_mib()
+            await throughput(browser, base_url, settings, 1, steps)  # warm up
+            per_run: dict[int, tuple[float, float]] = {}
+            pss: dict[int, tuple[float, float]] = {}
+            for n in counts:
+                per_run[n] = await throughput(browser, base_url, settings, n, steps)
+                pss[n] = await memory(browser, base_url, settings, n)
+    figure.add("Chromium PSS, browser with no run", f"{idle:.0f} MiB")
+    for n in counts:
+        wall, mean = per_run[n]
+        figure.add(
+            f"N={n}: wall time per run / mean run / runs per s",
+            f"{wall:.2f} s / {mean:.2f} s / {1 / wall:.1f}",
+        )
+    for n in counts:
+        browser_pss, whole = pss[n]
+        figure.add(
+            f"N={n} paused: PSS of Chromium / whole runner", f"{browser_pss:.0f} / {whole:.0f} MiB"
+        )
+    top = counts[-1]
+    slope = (pss[top][0] - pss[1][0]) / (top - 1)
+    figure.add(
+        f"memory per extra run (Chromium PSS, N=1 to {top})",
+        f"{slope:.1f} MiB",
+        f"<= {TARGET_MIB_PER_RUN:.0f} MB",
+        slope <= TARGET_MIB_PER_RUN,
+    )
+    whole_slope = (pss[top][1] - pss[1][1]) / (top - 1)
+    figure.add("memory per extra run (whole runner PSS)", f"{whole_slope:.1f} MiB")
+    stop = next(
+        (
+            prev
+            for prev, nxt in zip(counts, counts[1:], strict=False)
+            if (1 / per_run[nxt][0]) < SCALING_GAIN * (1 / per_run[prev][0])
+        ),
+        None,
+    )
+    figure.add(
+        "stops scaling at",
+        f"N={stop}" if stop else f"not within N={top}",
+    )
+    figure.notes.append(
+        f"A run here is {steps} steps of figure 1's flow. 'Stops scaling': the first N after "
+        f"which more runs at once add less than {SCALING_GAIN - 1:.0%} throughput."
+    )
+    return figure

@@ -1,0 +1,288 @@
+"""The live view end to end: real Chromium streaming to a second browser acting as the person."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser, Page
+from test_live_view_support import (
+    LiveRig,
+    click_through_view,
+    eventually,
+    live_rig,
+    until_js,
+    ws_connect,
+)
+
+from optexity_runner.pause import PauseOutcome
+
+BUTTON_PAGE = """
+<title>Approve</title>
+<style>body { margin: 0; font: 16px sans-serif; } #approve { position: absolute;
+  left: 900px; top: 500px; width: 160px; height: 48px; }</style>
+<p id="result">waiting</p>
+<button id="approve" onclick="result.textContent = 'approved ' + event.detail">Approve</button>
+"""
+
+
+@pytest.fixture
+async def rig(browser: Browser, tmp_path: Path) -> AsyncIterator[LiveRig]:
+    async with live_rig(browser, tmp_path) as live:
+        yield live
+
+
+async def text_of(page: Page, selector: str) -> str:
+    return await page.locator(selector).inner_text()
+
+
+async def test_screencast_runs_only_while_a_viewer_is_connected(
+    rig: LiveRig, demo_site: Any
+) -> None:
+    run = await rig.open_pause(url=demo_site.base_url + "/animated")
+    await asyncio.sleep(0.2)
+    assert rig.hub(run) is None  # nobody watching: no CDP session, no frames
+
+    viewer = await ws_connect(rig, run.token)
+    first, _ = await viewer.next_frame()
+    second, _ = await viewer.next_frame()
+    assert second["seq"] > first["seq"]
+    hub = rig.hub(run)
+    assert hub is not None
+    assert hub.streaming
+
+    await viewer.connection.close()
+    await eventually(lambda: not hub.streaming)
+    stopped_at = hub.frames_received
+    await asyncio.sleep(0.5)  # the page keeps animating
+    assert hub.frames_received == stopped_at
+    assert hub.viewer_count == 0
+
+
+async def test_late_viewer_of_a_static_page_gets_the_last_frame(rig: LiveRig) -> None:
+    run = await rig.open_pause(html="<h1>Nothing moves here</h1>")
+    early = await ws_connect(rig, run.token)
+    header, jpeg = await early.next_frame()
+    assert jpeg.startswith(b"\xff\xd8")  # a JPEG
+    assert (header["deviceWidth"], header["deviceHeight"]) == (1280, 720)
+
+    late = await ws_connect(rig, run.token)
+    assert (await late.next_json())["type"] == "hello"
+    late_header, late_jpeg = await late.next_frame(timeout=1.0)
+    assert late_header["seq"] == header["seq"]  # the kept frame, not a new one
+    assert late_jpeg == jpeg
+    await early.connection.close()
+    await late.connection.close()
+
+
+async def test_frame_size_follows_the_viewer(rig: LiveRig) -> None:
+    run = await rig.open_pause(html="<h1>Sized</h1>")
+    viewer = await ws_connect(rig, run.token)
+    await viewer.next_frame()
+    await viewer.send({"type": "resize", "width": 320, "height": 320})
+    header, jpeg = await viewer.next_frame()
+    # JPEG width/height from the SOF0 marker: the frame was scaled to fit 320 px.
+    start = jpeg.index(b"\xff\xc0")
+    height, width = (
+        int.from_bytes(jpeg[start + 5 : start + 7]),
+        int.from_bytes(jpeg[start + 7 : start + 9]),
+    )
+    assert width <= 320
+    assert height <= 180
+    assert header["deviceWidth"] == 1280  # the metadata still speaks page pixels
+    await viewer.connection.close()
+
+
+async def test_frames_above_the_fps_cap_are_not_sent(
+    browser: Browser, tmp_path: Path, demo_site: Any
+) -> None:
+    async with live_rig(browser, tmp_path, screencast_max_fps=5) as rig:
+        run = await rig.open_pause(url=demo_site.base_url + "/animated")
+        viewer = await ws_connect(rig, run.token)
+        await viewer.next_frame()
+        loop = asyncio.get_running_loop()
+        started, sent = loop.time(), 0
+        while loop.time() - started < 1.0:
+            await viewer.next_frame()
+            sent += 1
+        hub = rig.hub(run)
+        assert hub is not None
+        assert sent <= 7
+        assert hub.frames_received > hub.frames_handed_on  # dropped (and acknowledged)
+        await viewer.connection.close()
+
+
+async def test_click_on_the_picture_lands_on_the_element(rig: LiveRig) -> None:
+    run = await rig.open_pause(html=BUTTON_PAGE)
+    viewer = await rig.open_viewer(run.link, width=900, height=700)
+    picture = await viewer.locator("#picture").bounding_box()
+    assert picture is not None
+    assert picture["width"] < 1000  # shown smaller than the page: scale != 1
+    await click_through_view(viewer, run.page, "#approve")
+
+    async def approved() -> bool:
+        return await text_of(run.page, "#result") == "approved 1"  # one click, at the button
+
+    await eventually(approved)
+    await eventually(lambda: (run.pause.pause_id, "connected") in rig.viewer_events)
+
+
+async def test_tap_on_a_phone_is_a_click(rig: LiveRig) -> None:
+    run = await rig.open_pause(html=BUTTON_PAGE)
+    viewer = await rig.open_viewer(
+        run.link, width=390, height=844, is_mobile=True, has_touch=True, device_scale_factor=2
+    )
+    target = await run.page.locator("#approve").bounding_box()
+    picture = await viewer.locator("#picture").bounding_box()
+    assert target is not None
+    assert picture is not None
+    assert picture["width"] <= 390
+    scale = picture["width"] / 1280
+    await viewer.touchscreen.tap(
+        picture["x"] + (target["x"] + target["width"] / 2) * scale,
+        picture["y"] + (target["y"] + target["height"] / 2) * scale,
+    )
+
+    async def approved() -> bool:
+        return (await text_of(run.page, "#result")).startswith("approved")
+
+    await eventually(approved)
+    assert await viewer.locator("#keyboard").is_visible()
+
+
+async def test_typing_through_the_view_signs_in(rig: LiveRig, demo_site: Any) -> None:
+    run = await rig.open_pause(url=demo_site.base_url + "/login")
+    viewer = await rig.open_viewer(run.link, width=1000, height=760)
+    await click_through_view(viewer, run.page, "#username")
+    await eventually(
+        lambda: run.page.evaluate(
+            "document.activeElement && document.activeElement.id === 'username'"
+        )
+    )
+    await viewer.keyboard.type("alice")
+    await viewer.keyboard.press("Tab")
+    await viewer.keyboard.type("correct horse battery")
+    await eventually(
+        lambda: run.page.evaluate("document.querySelector('#password').value.length === 21")
+    )
+    assert await run.page.input_value("#username") == "alice"
+    await viewer.keyboard.press("Enter")
+    await eventually(lambda: demo_site.last_login() is not None)
+    login = demo_site.last_login()
+    assert login["username"] == "alice"
+    assert login["password_correct"] is True
+
+
+async def test_paste_and_text_reach_the_focused_field(rig: LiveRig) -> None:
+    run = await rig.open_pause(html="<input id='code' autofocus>")
+    await run.page.focus("#code")
+    viewer = await ws_connect(rig, run.token)
+    await viewer.next_frame()
+    await viewer.send({"type": "paste", "text": "12"})
+    await viewer.send({"type": "text", "text": "3456"})
+    await eventually(
+        lambda: run.page.evaluate("document.querySelector('#code').value === '123456'")
+    )
+    await viewer.connection.close()
+
+
+async def test_popup_opened_during_the_pause_is_followed(rig: LiveRig, demo_site: Any) -> None:
+    run = await rig.open_pause(url=demo_site.base_url + "/reports")
+    viewer = await rig.open_viewer(run.link)
+    await run.page.click("#open-preview")
+    await until_js(viewer, "window.liveView.state.tabs.length === 2")
+    await until_js(viewer, "window.liveView.frame.tab === 1")
+    popup = run.tabs.open_pages()[1]
+    assert run.pause.viewed_page is popup
+    await popup.wait_for_load_state()
+    await eventually(lambda: viewer.locator(".tab[aria-selected=true]").count())
+    selected = viewer.locator(".tab[aria-selected=true]")
+    await until_js(
+        viewer, "document.querySelector('.tab[aria-selected=true]').textContent.includes('preview')"
+    )
+    assert "preview" in (await selected.inner_text()).lower()
+
+    # The person goes back to the first tab; the run would continue there.
+    await viewer.locator(".tab").first.click()
+    await until_js(viewer, "window.liveView.frame.tab === 0")
+    assert run.pause.viewed_page is run.page
+
+
+async def test_confirm_is_answered_from_the_view(rig: LiveRig, demo_site: Any) -> None:
+    run = await rig.open_pause(url=demo_site.base_url + "/dialogs")
+    viewer = await rig.open_viewer(run.link, width=1100, height=800)
+    await click_through_view(viewer, run.page, "#confirm-button")
+    card = viewer.locator(".request")
+    await card.wait_for()
+    assert "Delete the draft claim?" in await card.inner_text()
+    assert len(run.pause.dialogs) == 1
+    await card.get_by_role("button", name="OK").click()
+    await eventually(lambda: not run.pause.dialogs)
+    await eventually(
+        lambda: run.page.evaluate(
+            "document.querySelector('#confirm-result').textContent === 'Confirmed: true'"
+        )
+    )
+    await card.wait_for(state="detached")
+
+
+async def test_file_chooser_is_answered_from_the_view(
+    rig: LiveRig, demo_site: Any, tmp_path: Path
+) -> None:
+    run = await rig.open_pause(url=demo_site.base_url + "/dialogs")
+    viewer = await rig.open_viewer(run.link, width=1100, height=800)
+    await click_through_view(viewer, run.page, "#document")
+    upload = viewer.locator(".request input[type=file]")
+    await upload.wait_for()
+    document = tmp_path / "receipt.txt"
+    document.write_text("claim receipt 42", encoding="utf-8")
+    await upload.set_input_files(document)
+    await viewer.locator(".request").get_by_role("button", name="Upload", exact=True).click()
+    await eventually(
+        lambda: run.page.evaluate(
+            "document.querySelector('#document-name').textContent === 'receipt.txt'"
+        )
+    )
+    # The page holds the content itself: it can still be read (or submitted) later.
+    content = await run.page.evaluate("document.querySelector('#document').files[0].text()")
+    assert content == "claim receipt 42"
+    assert run.pause.file_choosers == {}
+
+
+async def test_done_in_the_view_resolves_and_a_reload_says_why(rig: LiveRig) -> None:
+    run = await rig.open_pause(html="<h1>Ready</h1>")
+    viewer = await rig.open_viewer(run.link)
+    await viewer.get_by_role("button", name="Done").click()
+    await viewer.locator("#ended").wait_for()
+    assert run.pause.resolution is not None
+    assert run.pause.resolution.outcome is PauseOutcome.DONE
+    assert "continuing" in await viewer.locator("#ended-title").inner_text()
+
+    await viewer.reload()
+    await viewer.locator("#ended").wait_for()
+    message = await viewer.locator("#ended-message").inner_text()
+    assert message.startswith("This pause has ended: the person pressed Done at ")
+
+
+async def test_cant_do_this_asks_for_a_reason_in_the_page(rig: LiveRig) -> None:
+    run = await rig.open_pause(html="<h1>Ready</h1>")
+    viewer = await rig.open_viewer(run.link)
+    await viewer.get_by_role("button", name="I can’t do this").click()
+    dialog = viewer.locator("#reject-dialog")
+    await dialog.get_by_label("Reason").fill("The one-time code never arrived")
+    await dialog.get_by_role("button", name="Stop the automation").click()
+    await viewer.locator("#ended").wait_for()
+    assert run.pause.resolution is not None
+    assert run.pause.resolution.outcome is PauseOutcome.REJECTED
+    assert run.pause.resolution.reason == "The one-time code never arrived"
+
+
+async def test_view_shows_the_expiry(rig: LiveRig) -> None:
+    run = await rig.open_pause(html="<h1>Ready</h1>", max_wait_time=1.5)
+    viewer = await rig.open_viewer(run.link)
+    await viewer.locator("#ended").wait_for(timeout=4000)
+    assert await viewer.locator("#ended-title").inner_text() == "This pause has expired"
+    assert "expired at" in await viewer.locator("#ended-message").inner_text()
