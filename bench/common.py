@@ -203,25 +203,38 @@ def cpu_seconds(pids: Sequence[int]) -> dict[int, float]:
     return times
 
 
+def runner_processes() -> list[int]:
+    """The runner: this process, Playwright's driver and every Chromium below the driver.
+
+    Helper processes the benchmarks start themselves (the demo site, a viewer) are Python
+    children of this process, not of the driver, so they are left out.
+    """
+    me = os.getpid()
+    pids = [me]
+    for pid in descendants(me):
+        if pid != me and os.path.basename(executable(pid)) == "node":
+            pids.extend(descendants(pid))
+    return pids
+
+
 class CpuMeter:
-    """CPU used by this process and everything below it, as a share of one core.
+    """CPU used by the runner's processes (``runner_processes``) as a share of one core.
 
     Processes started during the interval count from zero; processes that exited during it
     are lost, which only makes the figure lower: the interval should be one steady state.
     """
 
-    def __init__(self, root: int = 0) -> None:
-        self.root = root or os.getpid()
+    def __init__(self) -> None:
         self._start: dict[int, float] = {}
         self._t0 = 0.0
 
     def start(self) -> None:
-        self._start = cpu_seconds(descendants(self.root))
+        self._start = cpu_seconds(runner_processes())
         self._t0 = time.perf_counter()
 
     def stop(self) -> float:
         """Percent of one core used since ``start`` (200% = both cores of this machine)."""
-        now = cpu_seconds(descendants(self.root))
+        now = cpu_seconds(runner_processes())
         wall = time.perf_counter() - self._t0
         used = sum(seconds - self._start.get(pid, 0.0) for pid, seconds in now.items())
         return 100 * used / wall
@@ -240,6 +253,7 @@ def demo_site() -> Iterator[str]:
     server = subprocess.Popen(
         [sys.executable, str(EXAMPLES / "site" / "server.py"), "--port", "0"],
         stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # aborted loads (a navigation moving on) print tracebacks
         text=True,
     )
     try:

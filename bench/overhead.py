@@ -36,7 +36,11 @@ PASSWORD = "correct horse battery"
 
 
 def _node(kind: str, body: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "action_node", "interaction_action": {kind: body}, "end_sleep_time": 0}
+    # One try of up to 30 s, as the script's calls have (Playwright's default timeout): on a
+    # loaded machine a 1 s try can time out after its click landed, and the retry would
+    # then look for an element the click has navigated away from.
+    interaction = {kind: body, "max_tries": 1, "max_timeout_seconds_per_try": 30}
+    return {"type": "action_node", "interaction_action": interaction, "end_sleep_time": 0}
 
 
 def _form_round(n: int, base_url: str) -> list[dict[str, Any]]:

@@ -57,8 +57,10 @@ def console_text(figure: Figure) -> str:
     return "\n".join(lines)
 
 
-def markdown(figures: list[Figure], machine: Machine, started: datetime, seconds: float) -> str:
-    """The whole run as ``RESULTS.md``."""
+def markdown(
+    figures: list[Figure], machine: Machine, started: datetime, seconds: float, load: float
+) -> str:
+    """The whole run as ``RESULTS.md``; ``load`` is the 1-minute load average at the start."""
     out = [
         "# Benchmark results",
         "",
@@ -67,6 +69,7 @@ def markdown(figures: list[Figure], machine: Machine, started: datetime, seconds
         "",
         f"- Run: {started:%Y-%m-%d %H:%M %Z}, {seconds:.0f} s in all",
         *(f"- {line}" for line in machine.lines()),
+        f"- Load average at the start: {load:.2f} (other work on the machine skews timings)",
         "",
     ]
     for figure in figures:

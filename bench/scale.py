@@ -11,6 +11,7 @@ between N = 1 and the largest N.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import time
 from typing import Any
@@ -98,9 +99,8 @@ async def memory(
     """PSS in MiB of Chromium and of the whole runner with ``n`` runs paused on the form."""
     gate = Gate(n)
     data = hold_automation(base_url)
-    batch = asyncio.ensure_future(
-        _batch(browser, [run_request(data, settings, hitl=gate.for_run) for _ in range(n)])
-    )
+    requests = [run_request(data, settings, hitl=gate.for_run) for _ in range(n)]
+    batch = asyncio.create_task(_batch(browser, requests))
     await asyncio.wait_for(gate.all_waiting.wait(), timeout=120)
     await asyncio.sleep(0.5)  # let the renderers settle after the last load
     pss = chromium_pss_mib(), pss_mib(descendants(os.getpid()))
@@ -147,7 +147,7 @@ async def measure(quick: bool = False) -> Figure:
     stop = next(
         (
             prev
-            for prev, nxt in zip(counts, counts[1:], strict=False)
+            for prev, nxt in itertools.pairwise(counts)
             if (1 / per_run[nxt][0]) < SCALING_GAIN * (1 / per_run[prev][0])
         ),
         None,

@@ -98,6 +98,27 @@ class HumanLoopService:
             max_wait_time=action.max_wait_time,
             run_deadline=run_deadline,
         )
+        try:
+            record, notifying = self._request(step, action, pause)
+        except BaseException:
+            # Never leave an armed pause behind (it would keep the run's dialogs).
+            pause.resolve(PauseOutcome.CANCELLED, "the pause could not be requested")
+            await pause.release()
+            raise
+        try:
+            resolution = await pause.wait()
+        except asyncio.CancelledError:
+            # The run's time limit (or shutdown) ended the wait: still record the pause.
+            await self._finish(step, pause, record, notifying, pause.resolution)
+            raise
+        await self._finish(step, pause, record, notifying, resolution)
+        _raise_unless_done(resolution, action, services.settings, record)
+
+    def _request(
+        self, step: StepContext, action: HumanInLoopAction, pause: Pause
+    ) -> tuple[PauseRecord, asyncio.Task[None]]:
+        """Link, record, ``hitl_requested``, terminal lines; start notifying in the background."""
+        services = self.services
         self._count += 1
         token = services.signer.mint(PauseRef(pause.run_id, pause.pause_id))
         self.store.redactor.add(token)
@@ -111,7 +132,7 @@ class HumanLoopService:
             deadline=_utc(pause.deadline),
             recipients=recipients,
         )
-        run.state.pauses.append(record)
+        step.run.state.pauses.append(record)
         step.emit(
             "hitl_requested",
             pause_id=pause.pause_id,
@@ -134,14 +155,7 @@ class HumanLoopService:
         notifying = asyncio.create_task(
             self._notify(step, action, pause, record, link, None if by_mail else eml_name)
         )
-        try:
-            resolution = await pause.wait()
-        except asyncio.CancelledError:
-            # The run's time limit (or shutdown) ended the wait: still record the pause.
-            await self._finish(step, pause, record, notifying, pause.resolution)
-            raise
-        await self._finish(step, pause, record, notifying, resolution)
-        _raise_unless_done(resolution, action, services.settings, record)
+        return record, notifying
 
     async def _finish(
         self,

@@ -300,10 +300,20 @@ class FrameHub:
                 self._spawn(self._resync())
                 self._emit("tabs")
 
+            # A popup may have loaded before it was announced: tell once it is ready too.
+            self._spawn(self._announce_when_loaded(page))
             page.on("framenavigated", on_navigated)
             page.on("load", on_load)
             page.on("close", on_close)
             self._watched[page] = _TabWatch(on_navigated, on_load, on_close)
+
+    async def _announce_when_loaded(self, page: Page) -> None:
+        try:
+            await page.wait_for_load_state("load", timeout=30_000)
+        except PlaywrightError as exc:
+            log.debug("tab did not load: %s", exc)
+            return
+        self._emit("tabs")
 
     async def _resync(self) -> None:
         async with self._lock:

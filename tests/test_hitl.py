@@ -580,3 +580,26 @@ async def test_done_racing_the_deadline_ends_in_exactly_one_outcome(
 def _events(store: RunStore) -> list[dict[str, Any]]:
     lines = (store.dir / "events.jsonl").read_text().splitlines()
     return [json.loads(line) for line in lines]
+
+
+async def test_the_run_continues_on_the_tab_the_person_was_viewing(
+    browser: Browser, demo_site: Any, settings: RunnerSettings
+) -> None:
+    step = await new_step(browser, settings, f"{demo_site.base_url}/login")
+    first = step.run.tabs.current
+    shared = services(settings, Terminal())
+    service = HumanLoopService(shared, step.run.run_id, "test", step.run.store)
+
+    async def open_a_tab_then_go_back(pause: Pause) -> None:
+        popup = await first.context.new_page()  # the page opened a tab during the pause
+        assert pause.viewed_page is popup, "the view follows the new tab"
+        pause.viewed_page = first  # the person switched back in the view
+        pause.resolve(PauseOutcome.DONE)
+
+    person = Person(shared.coordinator, open_a_tab_then_go_back)
+    await service.pause(step, HumanInLoopAction(max_wait_time=10))
+    await person.finished()
+    assert len(step.run.tabs.pages) == 2
+    assert step.run.tabs.current is first
+    step.run.store.close()
+    await step.run.tabs.context.close()

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from conftest import events_of
 from playwright.async_api import Browser
-from test_interaction import ObservingBrowser, failed_cause, node, run_nodes
+from test_interaction import FAST, ObservingBrowser, failed_cause, node, run_nodes
 
 from optexity_runner.settings import RunnerSettings
 
@@ -69,7 +69,9 @@ async def test_optional_step_is_skipped_and_the_run_goes_on(
 ) -> None:
     nodes = [
         node(
-            "click_element", {"command": 'get_by_role("button", name="Nope")', "skip_prompt": True}
+            "click_element",
+            {"command": 'get_by_role("button", name="Nope")', "skip_prompt": True},
+            **FAST,
         ),
         node("click_element", {"command": 'get_by_role("button", name="Target")'}),
     ]
@@ -91,7 +93,7 @@ async def test_skip_prompt_with_assert_locator_presence_is_not_optional(
         "assert_locator_presence": True,
     }
     result = await run_nodes(
-        observed, settings, f"{test_site}/clicks.html", node("click_element", body)
+        observed, settings, f"{test_site}/clicks.html", node("click_element", body, **FAST)
     )
     assert "no visible element matches" in failed_cause(result)
     assert not [e for e in events_of(result) if e["event"] == "optional_step_skipped"]
@@ -115,7 +117,7 @@ async def test_ambiguous_command_gives_a_readable_error(
 async def test_action_blocked_by_an_overlay_names_the_blocker(
     observed: ObservingBrowser, settings: RunnerSettings, test_site: str
 ) -> None:
-    nodes = [node("click_element", {"command": 'get_by_role("button", name="Covered")'})]
+    nodes = [node("click_element", {"command": 'get_by_role("button", name="Covered")'}, **FAST)]
     result = await run_nodes(observed, settings, f"{test_site}/overlay.html", *nodes)
     cause = failed_cause(result)
     assert (

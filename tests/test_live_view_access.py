@@ -143,11 +143,11 @@ async def test_two_concurrent_done_record_one_outcome(rig: LiveRig) -> None:
 async def test_done_over_http_and_websocket_race_to_one_outcome(rig: LiveRig) -> None:
     run = await rig.open_pause(html="<p>paused</p>")
     viewer = await ws_connect(rig, run.token)
-    assert (await viewer.next_json())["type"] == "hello"
+    assert (await viewer.next_json())["type"] == "hello"  # always first
     async with rig.http() as http:
         await viewer.send({"type": "reject", "reason": "the code never came"})
         answer = await http.post("/api/pause/done", headers=run.auth())
-    ended = await viewer.next_json()
+    ended = await viewer.next_json("ended")
     assert run.pause.resolution is not None
     recorded = run.pause.resolution.outcome.value
     assert ended["type"] == "ended"
@@ -193,7 +193,7 @@ async def test_websocket_hears_the_end_and_closes(rig: LiveRig) -> None:
     assert hello["state"]["automation"] == "Submit claim CLM-1001"
     await eventually(lambda: (run.pause.pause_id, "connected") in rig.viewer_events)
     run.pause.resolve(PauseOutcome.REJECTED, "cannot reach the phone")
-    ended = await viewer.next_json()
+    ended = await viewer.next_json("ended")
     assert ended["type"] == "ended"
     assert ended["status"] == 410
     assert "could not do it" in ended["message"]

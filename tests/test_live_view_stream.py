@@ -70,7 +70,7 @@ async def test_late_viewer_of_a_static_page_gets_the_last_frame(rig: LiveRig) ->
     assert (header["deviceWidth"], header["deviceHeight"]) == (1280, 720)
 
     late = await ws_connect(rig, run.token)
-    assert (await late.next_json())["type"] == "hello"
+    assert (await late.next_json())["type"] == "hello"  # always first
     late_header, late_jpeg = await late.next_frame(timeout=1.0)
     assert late_header["seq"] == header["seq"]  # the kept frame, not a new one
     assert late_jpeg == jpeg
@@ -169,11 +169,15 @@ async def test_typing_through_the_view_signs_in(rig: LiveRig, demo_site: Any) ->
         lambda: run.page.evaluate("document.querySelector('#password').value.length === 21")
     )
     assert await run.page.input_value("#username") == "alice"
+    seq = await viewer.evaluate("window.liveView.frame.seq")
     await viewer.keyboard.press("Enter")
     await eventually(lambda: demo_site.last_login() is not None)
     login = demo_site.last_login()
     assert login["username"] == "alice"
     assert login["password_correct"] is True
+    # The stream goes on across the navigation, and the tab list follows the new page.
+    await until_js(viewer, f"window.liveView.frame.seq > {seq}")
+    await until_js(viewer, "window.liveView.state.tabs[0].url.endsWith('/dashboard')")
 
 
 async def test_paste_and_text_reach_the_focused_field(rig: LiveRig) -> None:

@@ -133,7 +133,7 @@ async def live_rig(browser: Browser, tmp_path: Path, **settings: Any) -> AsyncIt
 
     Each test module wraps it in its own ``rig`` fixture; ``settings`` override defaults.
     """
-    runner_settings = RunnerSettings(out_dir=tmp_path / "runs", _env_file=None, **settings)  # type: ignore[call-arg]
+    runner_settings = RunnerSettings(out_dir=tmp_path / "runs", _env_file=None, **settings)
     coordinator = PauseCoordinator()
     signer = LinkSigner("live-view-test-key")
     events: list[tuple[str, str]] = []
@@ -160,12 +160,14 @@ class RawViewer:
     async def next_message(self, timeout: float = 3.0) -> str | bytes:
         return await asyncio.wait_for(self.connection.recv(), timeout)
 
-    async def next_json(self, timeout: float = 3.0) -> dict[str, Any]:
+    async def next_json(self, kind: str | None = None, timeout: float = 3.0) -> dict[str, Any]:
+        """The next JSON message (of type ``kind`` if given; frames and others are skipped)."""
         while True:
             message = await self.next_message(timeout)
             if isinstance(message, str):
                 data: dict[str, Any] = json.loads(message)
-                return data
+                if kind is None or data["type"] == kind:
+                    return data
 
     async def next_frame(self, timeout: float = 3.0) -> tuple[dict[str, Any], bytes]:
         while True:

@@ -46,7 +46,7 @@ def test_point_maps_on_a_phone_sized_viewer() -> None:
     corner = to_page_point(
         shown_width * 0.25, shown_height * 0.75, shown_width, shown_height, DESKTOP
     )
-    assert (corner.x, corner.y) == (pytest.approx(320), pytest.approx(540))
+    assert (corner.x, corner.y) == pytest.approx((320, 540))
 
 
 def test_point_maps_a_phone_sized_page_shown_smaller() -> None:

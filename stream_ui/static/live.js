@@ -12,7 +12,7 @@
     connection: $("connection"), connectionText: $("connection-text"),
     name: $("automation-name"), instructions: $("instructions"),
     timer: $("timer"), timeLeft: $("time-left"), timeFill: $("time-fill"), deadline: $("deadline"),
-    tabs: $("tabs"), requests: $("requests"),
+    tabs: $("tabs"), requests: $("requests"), address: $("address"), addressUrl: $("address-url"),
     screen: $("screen"), canvas: $("picture"), placeholder: $("placeholder"),
     placeholderText: $("placeholder-text"),
     done: $("done"), reject: $("reject"), keyboard: $("keyboard"), keyboardInput: $("keyboard-input"),
@@ -375,9 +375,13 @@
   }
 
   function renderTabs(tabs) {
+    const viewed = tabs.find((tab) => tab.viewed);
+    ui.addressUrl.textContent = viewed && viewed.url !== "about:blank" ? viewed.url : "";
+    ui.address.dataset.secure = String(Boolean(viewed && viewed.url.startsWith("https:")));
     const key = JSON.stringify(tabs);
     if (ui.tabs.dataset.key === key) return;
     ui.tabs.dataset.key = key;
+    ui.tabs.dataset.count = String(tabs.length);
     ui.tabs.replaceChildren(...tabs.map((tab) => {
       const button = document.createElement("button");
       button.type = "button";
