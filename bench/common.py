@@ -32,7 +32,6 @@ from optexity_runner.settings import RunnerSettings
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 
 
 # --- the machine ---------------------------------------------------------------------------
@@ -170,8 +169,8 @@ def chromium_roots(root: int = 0) -> list[int]:
     return roots
 
 
-def pss_mib(pids: Sequence[int]) -> float:
-    """Proportional set size of ``pids`` in MiB (processes that exited count 0)."""
+def pss_mb(pids: Sequence[int]) -> float:
+    """Proportional set size of ``pids`` in MB (10^6 bytes; processes that exited count 0)."""
     total_kib = 0
     for pid in pids:
         try:
@@ -182,12 +181,12 @@ def pss_mib(pids: Sequence[int]) -> float:
             if line.startswith("Pss:"):
                 total_kib += int(line.split()[1])
                 break
-    return total_kib / 1024
+    return total_kib * 1024 / 1e6
 
 
-def chromium_pss_mib() -> float:
+def chromium_pss_mb() -> float:
     """PSS of every Chromium started by this process, renderers included."""
-    return pss_mib([pid for root in chromium_roots() for pid in descendants(root)])
+    return pss_mb([pid for root in chromium_roots() for pid in descendants(root)])
 
 
 def cpu_seconds(pids: Sequence[int]) -> dict[int, float]:
@@ -287,7 +286,7 @@ def run_folder() -> Iterator[Path]:
 
 def settings_for(out_dir: Path, **fields: Any) -> RunnerSettings:
     """Runner settings for a benchmark: run folders in ``out_dir``, nothing from the env."""
-    return RunnerSettings(out_dir=out_dir, retry_backoff=0, _env_file=None, **fields)  # type: ignore[call-arg]
+    return RunnerSettings(out_dir=out_dir, retry_backoff=0, _env_file=None, **fields)
 
 
 def run_request(data: dict[str, Any], settings: RunnerSettings, **request: Any) -> RunRequest:

@@ -155,7 +155,7 @@ class PausedRun:
 
 
 async def measure(quick: bool = False) -> Figure:
-    watch_s, idle_s, clicks = (1.0, 1.0, 3) if quick else (6.0, 5.0, 25)
+    watch_s, idle_s, clicks = (0.5, 0.3, 2) if quick else (6.0, 5.0, 25)
     figure = Figure(3, "Live view: frames, bytes, input-to-pixel latency, CPU")
     viewer = await ViewerProcess.start()
     try:

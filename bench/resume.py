@@ -129,7 +129,7 @@ async def measure_deadline(
 
 
 async def measure(quick: bool = False) -> Figure:
-    pauses, runs = (3, 2) if quick else (30, 10)
+    pauses, runs = (2, 1) if quick else (30, 10)
     figure = Figure(2, "Resume latency: Done in the viewer to the next node's first command")
     viewer = await ViewerProcess.start()
     try:

@@ -120,8 +120,8 @@ class Viewer:
                 await asyncio.sleep(0.15)  # let the page settle between clicks
                 sent = time.monotonic()
                 for action, buttons in (("down", 1), ("up", 0)):
-                    message = {"type": "mouse", "action": action, "button": "left"}
-                    message.update(buttons=buttons, clickCount=1, **pointer)
+                    message: dict[str, Any] = {"type": "mouse", "action": action}
+                    message.update(button="left", buttons=buttons, clickCount=1, **pointer)
                     await socket.send(json.dumps(message))
                 while True:
                     size = len(await asyncio.wait_for(_next_frame(socket), FRAME_TIMEOUT))

@@ -38,7 +38,10 @@ class ModelProvider(Protocol):
     """A model-backed capability (LLM extraction, assertion, agentic step).
 
     None ships with the runner: files that need one are rejected at load time unless a
-    provider is registered under the key the loader checks (``"llm"``).
+    provider is registered under the key the loader checks (``"llm"``), and such a step fails
+    with ``ProviderRequiredError`` at run time without one. How to plug one in (load with
+    ``providers=["llm"]``, run with ``RunRequest(providers={"llm": ...})``) and what the prompt
+    holds: ``optexity_runner.actions.model_backed``.
     """
 
     name: str

@@ -483,7 +483,7 @@ async def test_assert_locator_stores_true_or_false_and_never_fails_the_run(
 async def test_assert_locator_in_a_loop_uses_the_row(
     browser: Browser, settings: RunnerSettings, demo_site: Any
 ) -> None:
-    body = [
+    body: list[dict[str, Any]] = [
         {
             "type": "assert_locator_node",
             "locator": '{locator[row]}.locator(".badge.open")',

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,21 @@ async def test_tap_on_a_phone_is_a_click(rig: LiveRig) -> None:
     assert await viewer.locator("#keyboard").is_visible()
 
 
+async def test_phone_keyboard_button_types_into_the_page(rig: LiveRig) -> None:
+    run = await rig.open_pause(html="<input id='code' autocomplete='one-time-code'>")
+    await run.page.focus("#code")
+    viewer = await rig.open_viewer(
+        run.link, width=390, height=844, is_mobile=True, has_touch=True, device_scale_factor=2
+    )
+    await viewer.get_by_role("button", name="Keyboard").tap()
+    assert await viewer.evaluate("document.activeElement.id") == "keyboard-input"
+    await viewer.keyboard.type("1234567")
+    await viewer.keyboard.press("Backspace")
+    await eventually(
+        lambda: run.page.evaluate("document.querySelector('#code').value === '123456'")
+    )
+
+
 async def test_typing_through_the_view_signs_in(rig: LiveRig, demo_site: Any) -> None:
     run = await rig.open_pause(url=demo_site.base_url + "/login")
     viewer = await rig.open_viewer(run.link, width=1000, height=760)
@@ -213,6 +229,23 @@ async def test_popup_opened_during_the_pause_is_followed(rig: LiveRig, demo_site
     await viewer.locator(".tab").first.click()
     await until_js(viewer, "window.liveView.frame.tab === 0")
     assert run.pause.viewed_page is run.page
+
+
+async def test_closing_the_viewed_tab_falls_back_to_the_run_tab(
+    rig: LiveRig, demo_site: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    run = await rig.open_pause(url=demo_site.base_url + "/reports")
+    viewer = await rig.open_viewer(run.link)
+    await run.page.click("#open-preview")
+    await until_js(viewer, "window.liveView.frame.tab === 1")
+    popup = run.tabs.open_pages()[1]
+    await popup.close()  # pending frame acks on it fail: expected, not an error
+    await until_js(viewer, "window.liveView.state.tabs.length === 1")
+    seq = await viewer.evaluate("window.liveView.frame.seq")
+    await run.page.evaluate("document.body.style.background = 'rgb(255, 240, 200)'")
+    await until_js(viewer, f"window.liveView.frame.seq > {seq} && window.liveView.frame.tab === 0")
+    assert run.pause.viewed_page is run.page
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
 
 
 async def test_confirm_is_answered_from_the_view(rig: LiveRig, demo_site: Any) -> None:

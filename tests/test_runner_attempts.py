@@ -141,7 +141,7 @@ async def test_the_last_attempts_failure_is_the_runs_and_every_attempt_is_record
 ) -> None:
     page, url = flaky
     page.ready_from = 99
-    settings = RunnerSettings(out_dir=tmp_path / "runs", retry_backoff=0.2, _env_file=None)  # type: ignore[call-arg]
+    settings = RunnerSettings(out_dir=tmp_path / "runs", retry_backoff=0.2, _env_file=None)
     result = await run_data(flaky_run(url, max_retries=2), browser, settings)
     assert result.status == "failed"
     assert [a.status for a in result.attempts] == ["failed"] * 3
@@ -268,7 +268,7 @@ async def test_post_processing_stays_within_the_runs_time_limit(
     _, url = flaky
     settings = RunnerSettings(
         out_dir=tmp_path / "runs", retry_backoff=0, run_time_limit=1.5, _env_file=None
-    )  # type: ignore[call-arg]
+    )
     sleep = {"type": "action_node", "sleep_action": {"sleep_time": 5}, "end_sleep_time": 0}
     data = automation(url, [sleep], post_processing_nodes=[sleep, state("late")])
     result = await run_data(data, browser, settings)
