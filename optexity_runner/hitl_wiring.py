@@ -20,7 +20,6 @@ from optexity_runner.run_store import RunStore
 from optexity_runner.runner import RunRequest
 from optexity_runner.tokens import LinkSigner
 from schemas.nodes import ActionNode, Node
-from stream_ui.server import LiveViewServer
 
 
 class LineSink(Protocol):
@@ -69,6 +68,10 @@ async def human_loop_for(
         if store is None or store.closed:
             return
         store.emit(f"hitl_viewer_{what}", node_index=pause.node_index, pause_id=pause.pause_id)
+
+    # Imported here: FastAPI and uvicorn add ~0.1-0.3 s to every start-up, and an automation
+    # without a pause never needs them (bench, figure 5).
+    from stream_ui.server import LiveViewServer
 
     server = LiveViewServer(coordinator, signer, settings, on_viewer=on_viewer)
     await server.start()
