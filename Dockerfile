@@ -13,7 +13,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     EXTRAS=""
 
 WORKDIR /src
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md LICENSE ./
 COPY scripts ./scripts
 COPY optexity_runner ./optexity_runner
 COPY stream_ui ./stream_ui
