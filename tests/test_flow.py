@@ -210,9 +210,8 @@ async def test_a_locator_loop_waits_for_a_table_that_is_still_filling_in(
             [extract('{locator[row]}.locator("td").first', "claim")],
         ),
     ]
-    result = await run_data(
-        automation(f"{demo_site.base_url}/claims/live", nodes), browser, settings
-    )
+    url = f"{demo_site.base_url}/claims/live?interval=300"  # 8 rows over 2.4 s
+    result = await run_data(automation(url, nodes), browser, settings)
     assert result.status == "success", result.error
     assert result.outputs["at_once"] < 8  # counting straight away misses rows still to come
     assert result.outputs["claim"] == [f"CLM-100{i}" for i in range(1, 9)]

@@ -273,7 +273,7 @@ async def test_post_processing_stays_within_the_runs_time_limit(
     data = automation(url, [sleep], post_processing_nodes=[sleep, state("late")])
     result = await run_data(data, browser, settings)
     assert result.status == "timed_out"
-    assert result.duration_s < 3
+    assert result.duration_s < 5  # neither the 5 s node nor post-processing ran to the end
     assert "late" not in result.outputs
     assert len(event_names(result, "post_processing_skipped", "post_processing_failed")) == 1
 
