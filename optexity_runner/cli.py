@@ -37,7 +37,7 @@ app = typer.Typer(
     no_args_is_help=True,
     help="Run Optexity browser automations locally, with a human-in-the-loop pause.",
 )
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 ERROR_EXIT_CODES = {
     "HumanInLoopTimeoutException": ExitCode.HUMAN_TIMEOUT,

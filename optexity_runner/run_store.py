@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -53,13 +54,32 @@ class RunStore:
         """A file inside the run folder (the name is reduced to its last component)."""
         return self.dir / Path(name).name
 
-    def write_result(self, result: RunResult) -> Path:
+    def write_result(self, result: RunResult) -> RunResult:
+        """Write ``result.json`` atomically; return the redacted result that was written."""
         path = self.dir / "result.json"
         data = self.redactor.data(result.model_dump(mode="json"))
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         tmp.replace(path)
-        return path
+        return RunResult.model_validate(data)
+
+    def redact_archive(self, name: str) -> None:
+        """Rewrite a zip in the run folder (a Playwright trace) with secrets replaced.
+
+        Text entries (trace events, network log, HTML snapshots) are redacted; images are
+        kept as they are (password fields render as dots).
+        """
+        path = self.path(name)
+        if not path.exists() or not self.redactor.active:
+            return
+        tmp = path.with_suffix(".redacting")
+        with (
+            zipfile.ZipFile(path) as source,
+            zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as out,
+        ):
+            for info in source.infolist():
+                out.writestr(info, self.redactor.binary(source.read(info)))
+        tmp.replace(path)
 
     @property
     def closed(self) -> bool:

@@ -155,7 +155,7 @@ async def run_automation(request: RunRequest, browser: Browser) -> RunResult:
         warnings=warnings,
         run_dir=str(store.dir),
     )
-    store.write_result(result)
+    result = store.write_result(result)
     store.emit(
         "run_finished",
         status=status,
@@ -316,6 +316,7 @@ async def _close(
         if tracing:
             trace = "trace.zip" if attempt == 1 else f"trace-attempt{attempt}.zip"
             await context.tracing.stop(path=store.path(trace))
+            store.redact_archive(trace)
         await context.close()
     except PlaywrightError as exc:
         store.emit("context_close_failed", error=first_line(exc))

@@ -7,6 +7,7 @@ format). ``Scope`` adds the loop frames of the node being run and answers placeh
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -40,8 +41,20 @@ class Redactor:
             ordered = sorted(self._secrets, key=len, reverse=True)
             self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
 
+    @property
+    def active(self) -> bool:
+        """True once any secret is known."""
+        return self._pattern is not None
+
     def text(self, value: str) -> str:
         return self._pattern.sub(REDACTED, value) if self._pattern else value
+
+    def binary(self, value: bytes) -> bytes:
+        """``value`` with every secret replaced, as UTF-8 text and as JSON-escaped text."""
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            for form in {secret, json.dumps(secret)[1:-1]}:
+                value = value.replace(form.encode(), REDACTED.encode())
+        return value
 
     def data(self, value: Any) -> Any:
         """A copy of ``value`` (str, list, dict, scalars) with secrets replaced."""

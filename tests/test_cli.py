@@ -267,9 +267,6 @@ def test_trace_writes_trace_zip(tmp_path: Path, login_file: Path) -> None:
         assert any(name.endswith(".trace") for name in archive.namelist())
 
 
-@pytest.mark.xfail(
-    strict=True, reason="the summary prints the unredacted error of run_automation's result"
-)
 def test_terminal_output_holds_no_secret(tmp_path: Path) -> None:
     parameters = {"input_parameters": {}, "secure_parameters": {"pw": [{"env": "CLI_TEST_PW"}]}}
     node = {"type": "action_node", "fail_state_action": {"failure_message": "bad {pw[0]}"}}

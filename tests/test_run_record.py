@@ -85,11 +85,6 @@ async def test_secret_never_reaches_the_run_folder(
     assert written["error"]["message"] == "pw [secret]"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner.run_automation returns the unredacted RunResult; the CLI prints its error "
-    "message (secret included) in the summary",
-)
 async def test_returned_result_is_redacted(
     browser: Browser, settings: RunnerSettings, demo_site: Any
 ) -> None:
@@ -102,11 +97,6 @@ async def test_returned_result_is_redacted(
     assert SECRET not in result.model_dump_json()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="runner._close writes Playwright's trace as is: fill values and POST bodies "
-    "hold the secret",
-)
 async def test_trace_holds_no_secret(
     browser: Browser, settings: RunnerSettings, demo_site: Any
 ) -> None:
