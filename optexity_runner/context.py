@@ -79,6 +79,8 @@ class RunContext:
     """Folder of the automation file: relative ``file_path`` values start here."""
     deadline: float
     """The run's hard time limit, in the event loop's clock (``loop.time()``)."""
+    attempt: int = 1
+    """Which whole-run attempt this is (``max_retries``)."""
     hitl: HumanLoop | None = None
     providers: dict[str, ModelProvider] = field(default_factory=dict)
 

@@ -34,9 +34,8 @@ NodeRunner = Callable[["Interpreter", Any, str, Scope, tuple[int, ...]], Awaitab
 class Interpreter:
     """Runs a list of nodes for one run attempt."""
 
-    def __init__(self, run: RunContext, attempt: int = 1) -> None:
+    def __init__(self, run: RunContext) -> None:
         self.run = run
-        self.attempt = attempt
 
     async def run_nodes(
         self, nodes: Sequence[Node], prefix: str, scope: Scope, iteration: tuple[int, ...] = ()
@@ -145,7 +144,7 @@ class Interpreter:
         duration_ms = round((time.perf_counter() - t0) * 1000, 1)
         record = NodeRecord(
             index=index,
-            attempt=self.attempt,
+            attempt=self.run.attempt,
             type=node.type,
             action=kind,
             command=command,
@@ -193,7 +192,7 @@ class Interpreter:
         duration_ms = round((time.perf_counter() - t0) * 1000, 1)
         record = NodeRecord(
             index=index,
-            attempt=self.attempt,
+            attempt=self.run.attempt,
             type=node.type,
             action=node.type,
             command=command,

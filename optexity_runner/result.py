@@ -58,6 +58,7 @@ class DownloadRecord(BaseModel):
     suggested_filename: str
     url: str | None = None
     node_index: str | None = None
+    attempt: int = 1
     metadata: dict[str, Any] | None = None
 
 

@@ -206,8 +206,9 @@ async def _run_attempt(
         hitl=hitl,
         providers=request.providers,
         deadline=deadline,
+        attempt=attempt,
     )
-    interpreter = Interpreter(run, attempt)
+    interpreter = Interpreter(run)
     scope = Scope(variables, lambda: tabs.current)
     failure: OptexityError | None = None
     downloads_before = len(state.downloads)

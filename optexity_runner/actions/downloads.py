@@ -43,6 +43,7 @@ def record_download(
         suggested_filename=suggested,
         url=url,
         node_index=step.index,
+        attempt=step.run.attempt,
         metadata=metadata,
     )
     step.run.state.downloads.append(record)
