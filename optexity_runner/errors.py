@@ -69,11 +69,11 @@ class InvalidParameterError(OptexityError):
     exit_code = ExitCode.INVALID_INPUT
 
 
-class LocatorSyntaxError(OptexityError, ValueError):
-    """Raised by ``locators.parse_locator`` for an expression outside the whitelist.
+class SourceSyntaxError(OptexityError, ValueError):
+    """An expression in the file (a locator or a condition) outside its language.
 
-    Raised at load time (the loader parses every command before the browser starts);
-    quotes the expression and the 1-based column of the offending part.
+    Raised at load time; quotes the expression with a pointer at the 1-based column of the
+    offending part. A ``ValueError`` so that pydantic reports it with its JSON path.
     """
 
     exit_code = ExitCode.INVALID_INPUT
@@ -86,20 +86,13 @@ class LocatorSyntaxError(OptexityError, ValueError):
         super().__init__(f"{reason} at column {column}\n    {expression}\n    {pointer}")
 
 
-class ExpressionSyntaxError(OptexityError, ValueError):
-    """Raised by ``expressions.parse_expression`` for a condition outside the safe language.
+class LocatorSyntaxError(SourceSyntaxError):
+    """Raised by ``locators.parse_locator`` for a command outside the locator whitelist."""
 
-    Raised at load time for ``if_else_node.condition`` and ``set_variable.expression``.
-    """
 
-    exit_code = ExitCode.INVALID_INPUT
-
-    def __init__(self, expression: str, column: int, reason: str) -> None:
-        self.expression = expression
-        self.column = column
-        self.reason = reason
-        pointer = " " * (column - 1) + "^"
-        super().__init__(f"{reason} at column {column}\n    {expression}\n    {pointer}")
+class ExpressionSyntaxError(SourceSyntaxError):
+    """Raised by ``expressions.parse_expression`` for a condition outside the safe language
+    (``if_else_node.condition``, ``set_variable.expression``)."""
 
 
 # --- Run errors: raised by the interpreter and handlers (exit 1 unless stated) ------------

@@ -115,7 +115,7 @@ class _FlowStep:
         )
 
     def finished(self, **fields: Any) -> None:
-        self.interp.record_flow_node(
+        self.interp.record(
             self.node, self.index, self.iteration, self.started, self.t0,
             command=self.command, **fields,
         )  # fmt: skip

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from playwright.async_api import Error as PlaywrightError
@@ -97,17 +98,17 @@ class Interpreter:
             status, error = "failed", "interrupted: the run was stopped while this node ran"
             raise
         finally:
-            self._record(
+            self.record(
                 node,
                 index,
-                kind,
-                command,
                 iteration,
-                status,
-                step.outcome.tries,
                 started,
                 t0,
-                error,
+                action=kind,
+                command=command,
+                status=status,
+                error=error,
+                tries=step.outcome.tries,
             )
 
     async def _wait_for_new_tab(
@@ -128,88 +129,51 @@ class Interpreter:
         except PlaywrightError:
             step.emit("load_wait_expired", seconds=seconds)
 
-    def _record(
-        self,
-        node: ActionNode,
-        index: str,
-        kind: str,
-        command: str | None,
-        iteration: tuple[int, ...],
-        status: NodeStatus,
-        tries: int,
-        started: Any,
-        t0: float,
-        error: str | None,
-    ) -> None:
-        duration_ms = round((time.perf_counter() - t0) * 1000, 1)
-        record = NodeRecord(
-            index=index,
-            attempt=self.run.attempt,
-            type=node.type,
-            action=kind,
-            command=command,
-            iteration=list(iteration),
-            status=status,
-            tries=tries,
-            started_at=started,
-            duration_ms=duration_ms,
-            error=error,
-        )
-        self.run.state.nodes.append(record)
-        event = "optional_step_skipped" if status == "optional_step_skipped" else "node_finished"
-        if status == "skipped":
-            event = "skipped"
-        self.run.store.emit(
-            event,
-            node_index=index,
-            action=kind,
-            command=command,
-            status=status,
-            duration_ms=duration_ms,
-            tries=tries,
-            iteration=list(iteration),
-            error=error,
-        )
-
-    def record_flow_node(
+    def record(
         self,
         node: Node,
         index: str,
         iteration: tuple[int, ...],
-        started: Any,
+        started: datetime,
         t0: float,
         *,
+        action: str | None = None,
         command: str | None = None,
         status: NodeStatus = "success",
         error: str | None = None,
+        tries: int = 0,
         **fields: Any,
     ) -> None:
-        """Record a flow node (loop, condition, assertion) as a ``NodeRecord``.
+        """Append the node's ``NodeRecord`` and emit its closing event.
 
-        ``command`` is the loop's source, the condition or the locator; ``fields`` go into
-        the ``node_finished`` event only (iterations, branch taken, assertion result).
+        The event is ``node_finished``, or ``skipped`` / ``optional_step_skipped`` for a step
+        that did not act. ``action`` defaults to the node's type (flow nodes); ``fields`` go
+        into the event only (iterations, branch taken, assertion result).
         """
         duration_ms = round((time.perf_counter() - t0) * 1000, 1)
         record = NodeRecord(
             index=index,
             attempt=self.run.attempt,
             type=node.type,
-            action=node.type,
+            action=action or node.type,
             command=command,
             iteration=list(iteration),
             status=status,
+            tries=tries,
             started_at=started,
             duration_ms=duration_ms,
             error=error,
         )
         self.run.state.nodes.append(record)
+        event = status if status in ("skipped", "optional_step_skipped") else "node_finished"
         self.run.store.emit(
-            "node_finished",
+            event,
             node_index=index,
-            action=node.type,
+            action=record.action,
             command=command,
             status=status,
             duration_ms=duration_ms,
+            tries=tries,
             iteration=list(iteration),
             error=error,
             **fields,
