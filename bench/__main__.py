@@ -34,6 +34,7 @@ FIGURES: dict[int, tuple[str, Measure]] = {
 async def run_figure(number: int, quick: bool) -> Figure:
     """Measure one figure; a figure that fails is reported as failed, the others still run."""
     title, measure = FIGURES[number]
+    load = os.getloadavg()[0]
     t0 = time.perf_counter()
     try:
         figure = await measure(quick)
@@ -42,7 +43,17 @@ async def run_figure(number: int, quick: bool) -> Figure:
         figure = Figure(number, title)
         figure.add("the benchmark failed", f"{type(exc).__name__}: {exc}", "runs", False)
     figure.seconds = time.perf_counter() - t0
+    figure.load = load
     return figure
+
+
+def wait_for_quiet(limit: float, seconds: float) -> float:
+    """Wait up to ``seconds`` for the 1-minute load average to fall below ``limit``."""
+    deadline = time.monotonic() + seconds
+    while (load := os.getloadavg()[0]) >= limit and time.monotonic() < deadline:
+        print(f"  waiting for a quieter machine: load average {load:.2f}", flush=True)
+        time.sleep(15)
+    return load
 
 
 async def run_all(numbers: list[int], quick: bool) -> list[Figure]:
@@ -59,6 +70,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny parameters: a smoke run")
     parser.add_argument("--only", help="comma-separated figure numbers (default: all)")
     parser.add_argument("--output", type=Path, help=f"where to write results [{RESULTS.name}]")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=0,
+        metavar="SECONDS",
+        help="first wait up to SECONDS for the load average to fall below 1",
+    )
     args = parser.parse_args(argv)
     numbers = sorted(int(n) for n in args.only.split(",")) if args.only else sorted(FIGURES)
     output: Path | None = args.output
@@ -67,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
 
     here = machine()
     started = datetime.now().astimezone()
-    load = os.getloadavg()[0]
+    load = wait_for_quiet(1.0, args.wait_quiet)
     print("Benchmarks of issue 5" + (" (quick)" if args.quick else ""))
     for line in here.lines():
         print(f"  {line}")

@@ -6,8 +6,8 @@ settings (JPEG quality 60, at most 25 fps).
 
 - Frame rate and size: the demo site's ``/animated`` page (a full-viewport canvas animation);
   frames counted as the viewer receives them.
-- Input to pixel: the viewer's ``/toggle`` page, whose background flips between white and
-  stripes on each click. Per click the viewer sends mouse down + up and times until a frame
+- Input to pixel: the viewer's ``/toggle`` page, where each click shows or hides a striped
+  200x200 box. Per click the viewer sends mouse down + up and times until a frame
   of the other state arrives (its JPEG is several times larger or smaller; the page is
   otherwise static, so Chromium sends no frame without a change). Decoding and painting the
   JPEG in a browser would add a few ms; they are not in the figure.

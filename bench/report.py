@@ -36,6 +36,8 @@ class Figure:
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
     """How long measuring it took."""
+    load: float = 0.0
+    """The 1-minute load average when it started: other work on the machine skews timings."""
 
     def add(self, metric: str, value: str, target: str = "", met: bool | None = None) -> None:
         self.rows.append(Row(metric, value, target, met))
@@ -49,7 +51,7 @@ def console_text(figure: Figure) -> str:
     """The figure as aligned plain text."""
     width = max((len(row.metric) for row in figure.rows), default=0)
     value_width = max((len(row.value) for row in figure.rows), default=0)
-    lines = [f"{figure.number}. {figure.title}  ({figure.seconds:.0f} s)"]
+    lines = [f"{figure.number}. {figure.title}  ({figure.seconds:.0f} s, load {figure.load:.1f})"]
     for row in figure.rows:
         target = f"  target {row.target}: {row.verdict}" if row.target else ""
         lines.append(f"   {row.metric.ljust(width)}  {row.value.rjust(value_width)}{target}")
@@ -74,6 +76,10 @@ def markdown(
     ]
     for figure in figures:
         out += [f"## {figure.number}. {figure.title}", ""]
+        out += [
+            f"Measured in {figure.seconds:.0f} s; load average {figure.load:.2f} at the start.",
+            "",
+        ]
         out += ["| Metric | Value | Target | |", "| --- | ---: | --- | --- |"]
         for row in figure.rows:
             out.append(f"| {row.metric} | {row.value} | {row.target} | {row.verdict} |")

@@ -8,15 +8,16 @@ per line on stdin and reads one JSON answer per line on stdout. Timestamps are
 Commands:
 
 - ``{"cmd": "serve"}``: start a loopback HTTP server for pages the runs open: ``/toggle``
-  (its background switches between white and stripes on every click, so the JPEG of one
-  state is many times the size of the other) and ``/next/<anything>`` (a tiny page; the time
-  each path was first requested is kept). Answers ``{"port"}``.
+  (a white page; every click shows or hides a striped box in the middle, so the JPEG of one
+  state is several times the size of the other: ~6 vs ~25 KB) and ``/next/<anything>``
+  (a tiny page; the time each path was first requested is kept). Answers ``{"port"}``.
 - ``{"cmd": "arrivals"}``: ``{"arrivals": {path: time}}``.
 - ``{"cmd": "done", "base", "token", "delay"}``: read the pause as the page does when it
   opens (``GET /api/pause``, which also opens the connection), wait ``delay`` seconds, then
   ``POST /api/pause/done``. Answers ``{"sent", "answered", "status"}``.
 - ``{"cmd": "watch", "base", "token", "seconds", "width", "height"}``: join the live view and
-  count the frames for ``seconds`` after the first. Answers ``{"frames", "fps", "jpeg_bytes"}``.
+  receive frames for ``seconds`` after the first. Answers ``{"frames", "fps",
+  "jpeg_bytes"}``, fps being the rate between the first and the last frame.
 - ``{"cmd": "click", "base", "token", "clicks", "x", "y", "width", "height"}``: join the live
   view on the toggle page; per click, send mouse down + up and time until a frame arrives
   whose JPEG size shows the other background. Answers ``{"latencies"}`` (seconds).
@@ -38,11 +39,11 @@ from websockets.asyncio.client import ClientConnection, connect
 TOGGLE_PAGE = b"""<!doctype html>
 <meta charset="utf-8"><title>toggle</title>
 <style>
-  html, body { margin: 0; height: 100%; }
-  body { background: #fff; }
-  body.on { background: repeating-linear-gradient(45deg, #123 0 7px, #fed 7px 13px); }
+  html, body { margin: 0; height: 100%; background: #fff; }
+  #box { position: absolute; left: 540px; top: 260px; width: 200px; height: 200px; }
+  body.on #box { background: repeating-linear-gradient(45deg, #123 0 7px, #fed 7px 13px); }
 </style>
-<body onclick="document.body.classList.toggle('on')"></body>
+<body onclick="document.body.classList.toggle('on')"><div id="box"></div></body>
 """
 NEXT_PAGE = b"<!doctype html><title>next</title><p>next"
 #: A frame at least this many times larger or smaller than the last shows the other state.
@@ -98,6 +99,7 @@ class Viewer:
         self, base: str, token: str, seconds: float, width: int, height: int
     ) -> dict[str, Any]:
         sizes: list[int] = []
+        times: list[float] = []
         async with await self._join(base, token, width, height) as socket:
             await _next_frame(socket)  # the newest frame, sent on joining
             end = time.monotonic() + seconds
@@ -106,8 +108,11 @@ class Viewer:
                     jpeg = await asyncio.wait_for(_next_frame(socket), left)
                 except TimeoutError:
                     break
+                times.append(time.monotonic())
                 sizes.append(len(jpeg))
-        return {"frames": len(sizes), "fps": len(sizes) / seconds, "jpeg_bytes": sizes}
+        # The rate between the first and the last frame: no error from where the window cuts.
+        fps = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+        return {"frames": len(sizes), "fps": fps, "jpeg_bytes": sizes}
 
     async def click(
         self, base: str, token: str, clicks: int, x: float, y: float, width: int, height: int

@@ -92,6 +92,10 @@ def run(
     trace: Annotated[bool, typer.Option(help="Record a Playwright trace (trace.zip).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print result.json on stdout.")] = False,
     chromium: Annotated[Path | None, typer.Option(help="Chromium executable.")] = None,
+    upload_dir: Annotated[
+        list[Path] | None,
+        typer.Option(help="Folder upload_file may read besides the file's own (repeatable)."),
+    ] = None,
     time_limit: Annotated[
         float | None, typer.Option(help="Hard limit on the run in seconds (<= 600).")
     ] = None,
@@ -123,6 +127,7 @@ def run(
         "trace": trace or None,
         "chromium": chromium,
         "run_time_limit": time_limit,
+        "upload_dirs": upload_dir,
         "notify": notify,
         "smtp_host": smtp_host,
         "smtp_port": smtp_port,

@@ -123,6 +123,10 @@ class StepFailedError(RunError):
         super().__init__(f"{where}: {cause}")
 
 
+class UploadNotAllowedError(RunError):
+    """Raised by ``upload_file`` for a ``file_path`` outside the allowed folders."""
+
+
 class FailStateError(RunError):
     """Raised by the ``fail_state_action`` handler with the automation's own message."""
 

@@ -36,6 +36,7 @@ from optexity_runner.result import AttemptRecord, ErrorRecord, RunResult, RunSta
 from optexity_runner.run_store import EventListener, RunStore, new_run_id
 from optexity_runner.settings import RunnerSettings
 from optexity_runner.tabs import Tabs
+from optexity_runner.urls import checked_url
 from optexity_runner.variables import Redactor, Scope, Variables
 from schemas import Automation
 
@@ -215,7 +216,8 @@ async def _run_attempt(
     try:
         async with asyncio.timeout_at(deadline + TIME_LIMIT_GRACE) as limit:
             page = await tabs.open_first()
-            await page.goto(substitute(automation.url, scope), timeout=NAVIGATION_TIMEOUT_MS)
+            start_url = checked_url("about:blank", substitute(automation.url, scope))
+            await page.goto(start_url, timeout=NAVIGATION_TIMEOUT_MS)
             store.emit("navigated", url=page.url)
             await interpreter.run_nodes(automation.nodes, "", scope)
             downloaded = len(state.downloads) - downloads_before

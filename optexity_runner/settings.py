@@ -35,6 +35,9 @@ class RunnerSettings(BaseSettings):
     """Hard limit on one run in seconds, pauses included (600 at most)."""
     trace: bool = False
     """Record a Playwright trace (``trace.zip``, open with ``playwright show-trace``)."""
+    upload_dirs: Annotated[list[Path], NoDecode] = Field(default_factory=list)
+    """Folders ``upload_file.file_path`` may read besides the automation file's own;
+    ``OPTEXITY_UPLOAD_DIRS`` takes a comma-separated list."""
     retry_backoff: float = Field(1.0, ge=0, le=60)
     """Seconds before the first whole-run retry; doubled for each further one."""
 
@@ -73,9 +76,9 @@ class RunnerSettings(BaseSettings):
     screencast_max_fps: float = Field(25.0, gt=0, le=60)
     """Frames per second sent to a viewer at most."""
 
-    @field_validator("notify", mode="before")
+    @field_validator("notify", "upload_dirs", mode="before")
     @classmethod
-    def _split_addresses(cls, value: object) -> object:
+    def _split_lists(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value

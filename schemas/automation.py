@@ -7,6 +7,7 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from schemas.base import StrictModel
+from schemas.interaction import SafeUrl
 from schemas.nodes import NodeList
 from schemas.parameters import Parameters
 
@@ -33,7 +34,7 @@ class Automation(StrictModel):
     #: ``$schema`` lets an editor find ``schemas/automation.schema.json``.
     ignored_keys: ClassVar[frozenset[str]] = frozenset({"$schema"})
 
-    url: str
+    url: SafeUrl
     parameters: Parameters
     nodes: NodeList
     post_processing_nodes: NodeList = Field(default_factory=list)

@@ -21,6 +21,20 @@ def _check_locator(command: str) -> str:
 
 LocatorCommand = Annotated[str, AfterValidator(_check_locator)]
 
+
+def _check_url(url: str) -> str:
+    # Only literal URLs can be checked here; substituted ones are checked when used.
+    from optexity_runner.urls import scheme_problem
+
+    problem = None if "{" in url else scheme_problem(url)
+    if problem:
+        raise ValueError(problem)
+    return url
+
+
+#: A URL the run may open: http(s), relative, or ``about:blank`` (never ``javascript:``).
+SafeUrl = Annotated[str, AfterValidator(_check_url)]
+
 _NAMED_KEYS = {
     "enter": "Enter", "return": "Enter", "tab": "Tab", "esc": "Escape", "escape": "Escape",
     "delete": "Delete", "del": "Delete", "backspace": "Backspace", "space": "Space",
@@ -128,7 +142,7 @@ class Hover(BaseAction):
 
 class UploadFile(BaseAction):
     file_path: str | None = None
-    file_url: str | None = None
+    file_url: SafeUrl | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> UploadFile:
@@ -137,7 +151,7 @@ class UploadFile(BaseAction):
 
 
 class GoToUrl(StrictModel):
-    url: str
+    url: SafeUrl
     new_tab: bool = False
 
 
@@ -202,7 +216,7 @@ class KeyPress(StrictModel):
 
 
 class DownloadUrlAsPdf(StrictModel):
-    url: str | None = None
+    url: SafeUrl | None = None
     download_filename: str | None = None
 
 

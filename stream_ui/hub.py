@@ -258,7 +258,12 @@ class FrameHub:
         frame = self.latest
         if frame is None or frame.seq <= self._handed_seq or self._latest_page is not self._page:
             return
-        self._handed_seq, self._handed_at = frame.seq, time.monotonic()
+        # Keep to the fps grid: a frame handed on a little after its slot (timer latency, a
+        # frame arriving just late) must not push every later slot back, or 25 fps becomes
+        # ~24 (bench, figure 3). After a longer pause in frames the grid restarts from now.
+        now, due = time.monotonic(), self._handed_at + self._min_interval
+        self._handed_seq = frame.seq
+        self._handed_at = due if now - due < self._min_interval else now
         self.frames_handed_on += 1
         for slot in self._viewers:
             slot.put(frame)

@@ -1,7 +1,7 @@
 """Shared fixtures: one real Chromium per session, the demo site and test pages on loopback.
 
 Contexts are per run (the runner makes its own); tests that drive a page directly get a
-fresh context from ``page``.
+fresh context from ``page``. Helpers that are not fixtures live in ``support/``.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import http.server
 import importlib.util
-import json
 import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
@@ -18,17 +17,12 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, Playwright, async_playwright
+from support.live import LiveRig, live_rig
+from support.paths import EXAMPLES, TEST_SITE
+from support.runs import ObservingBrowser
 
 from optexity_runner.browser import launch_browser
-from optexity_runner.loader import parse_automation
-from optexity_runner.result import RunResult
-from optexity_runner.runner import RunRequest, run_automation
 from optexity_runner.settings import RunnerSettings
-
-ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ROOT / "examples"
-TEST_SITE = Path(__file__).resolve().parent / "site"
-EXAMPLE_BASE = "http://127.0.0.1:8765"
 
 
 def _load_demo_site_module() -> Any:
@@ -93,53 +87,17 @@ async def page(browser: Browser) -> AsyncIterator[Page]:
 @pytest.fixture
 def settings(tmp_path: Path) -> RunnerSettings:
     """Settings for a test run: run folders under ``tmp_path``, no backoff between retries."""
-    return RunnerSettings(out_dir=tmp_path / "runs", retry_backoff=0, _env_file=None)  # type: ignore[call-arg]
+    return RunnerSettings(out_dir=tmp_path / "runs", retry_backoff=0, _env_file=None)
 
 
-def example(name: str, base_url: str) -> dict[str, Any]:
-    """An example automation from ``examples/`` pointed at ``base_url`` instead of :8765."""
-    text = (EXAMPLES / name).read_text(encoding="utf-8")
-    data: dict[str, Any] = json.loads(text.replace(EXAMPLE_BASE, base_url))
-    return data
+@pytest.fixture
+def observed(browser: Browser) -> ObservingBrowser:
+    """The session browser, snapshotting each run's pages as its context closes."""
+    return ObservingBrowser(browser)
 
 
-async def run_data(
-    data: dict[str, Any],
-    browser: Browser,
-    settings: RunnerSettings,
-    source_dir: Path = EXAMPLES,
-    **request: Any,
-) -> RunResult:
-    """Validate ``data`` as the CLI would and run it in the shared browser."""
-    automation = parse_automation(json.dumps(data), "<test>")
-    run_request = RunRequest(
-        automation=automation,
-        name=data.get("automation_description") or "test",
-        source_dir=source_dir,
-        settings=settings,
-        **request,
-    )
-    return await run_automation(run_request, browser)
-
-
-def events_of(result: RunResult) -> list[dict[str, Any]]:
-    """The run's ``events.jsonl`` records."""
-    lines = (Path(result.run_dir) / "events.jsonl").read_text(encoding="utf-8").splitlines()
-    return [json.loads(line) for line in lines]
-
-
-def action_node(kind: str, body: dict[str, Any], **node: Any) -> dict[str, Any]:
-    """``{"type": "action_node", "interaction_action": {kind: body}}`` with fast defaults."""
-    node.setdefault("end_sleep_time", 0)
-    interaction = {kind: body}
-    for key in ("max_tries", "max_timeout_seconds_per_try"):
-        if key in node:
-            interaction[key] = node.pop(key)
-    return {"type": "action_node", "interaction_action": interaction, **node}
-
-
-def automation(url: str, nodes: list[dict[str, Any]], **top: Any) -> dict[str, Any]:
-    """A minimal automation around ``nodes``."""
-    top.setdefault("parameters", {"input_parameters": {}})
-    top.setdefault("take_final_screenshot", False)
-    return {"url": url, "nodes": nodes, **top}
+@pytest.fixture
+async def rig(browser: Browser, tmp_path: Path) -> AsyncIterator[LiveRig]:
+    """A live view server with default settings, and pauses to open (see ``support.live``)."""
+    async with live_rig(browser, tmp_path) as live:
+        yield live

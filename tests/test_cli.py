@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import example
+from support.runs import example
 
 CLI = str(Path(sys.executable).with_name("optexity-runner"))
 PASSWORD = "correct horse battery"

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, automation, events_of, run_data
 from playwright.async_api import Browser
+from support.paths import EXAMPLES
+from support.runs import automation, events_of, run_data
 
 from optexity_runner.actions.extraction import convert
 from optexity_runner.loader import parse_automation

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT, action_node, automation, events_of, example, run_data
 from playwright.async_api import Browser
+from support.paths import ROOT
+from support.runs import action_node, automation, events_of, example, run_data
 
 from optexity_runner import flow
 from optexity_runner.result import RunResult

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_expressions import HOSTILE
+from support.hostile import HOSTILE
 
 from optexity_runner.errors import ExitCode, InvalidAutomationError
 from optexity_runner.loader import load_automation

@@ -10,7 +10,6 @@ import asyncio
 import email
 import email.policy
 import json
-import re
 import time
 from collections.abc import Callable, Coroutine
 from email.message import EmailMessage
@@ -18,45 +17,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import automation, events_of, example, run_data
 from playwright.async_api import Browser
-from test_mail import Inbox, closed_port, smtp_server
+from support.hitl import LINK_RE, PASSWORD, Terminal, hitl_login, new_step, pause_node
+from support.mail import Inbox, body_text, smtp_server
+from support.net import closed_port
+from support.runs import automation, events_of, of, run_data, run_files_text
 
-from optexity_runner.context import HumanLoop, RunContext, RunState, StepContext
+from optexity_runner.context import HumanLoop
 from optexity_runner.errors import HumanInLoopTimeoutException
 from optexity_runner.hitl import HumanLoopService, PauseServices
-from optexity_runner.loader import parse_automation
 from optexity_runner.mail import Mailer, SmtpMailer
 from optexity_runner.pause import Pause, PauseCoordinator, PauseOutcome
 from optexity_runner.result import RunResult
-from optexity_runner.run_store import RunStore, new_run_id
+from optexity_runner.run_store import RunStore
 from optexity_runner.runner import HumanLoopFactory
 from optexity_runner.settings import RunnerSettings
-from optexity_runner.tabs import Tabs
 from optexity_runner.tokens import LinkSigner
-from optexity_runner.variables import Redactor, Scope, Variables
 from schemas import HumanInLoopAction
-from schemas.nodes import ActionNode
-
-LINK_RE = re.compile(r"http://\S+/live#(\S+)")
-PASSWORD = "correct horse battery"
-
-
-class Terminal:
-    """Collects the operator lines the service prints."""
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-
-    def line(self, text: str) -> None:
-        self.lines.append(text)
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
-
-    def links(self) -> list[str]:
-        return [m.group(0) for line in self.lines for m in [LINK_RE.search(line)] if m]
 
 
 async def wait_for_line(terminal: Terminal, text: str, timeout: float = 5) -> None:
@@ -116,50 +93,14 @@ def factory(shared: PauseServices) -> HumanLoopFactory:
     return build
 
 
-def hitl_login(base_url: str, *, whole: bool = False, **pause_fields: Any) -> dict[str, Any]:
-    """examples/hitl_login.json against ``base_url``, its pause node adjusted.
-
-    Unless ``whole``, only username, pause and sign-in (what these tests are about).
-    """
-    data = example("hitl_login.json", base_url)
-    data["nodes"][1]["human_in_loop_action"].update(pause_fields)
-    if not whole:
-        data["nodes"] = data["nodes"][:3]
-        data["take_final_screenshot"] = False
-    return data
-
-
-def pause_node(max_wait_time: float, **fields: Any) -> dict[str, Any]:
-    action = {"max_wait_time": max_wait_time, **fields}
-    return {"type": "action_node", "human_in_loop_action": action, "end_sleep_time": 0}
-
-
-def of(result: RunResult, name: str) -> list[dict[str, Any]]:
-    return [e for e in events_of(result) if e["event"] == name]
-
-
 def run_files(result: RunResult) -> list[Path]:
     return list(Path(result.run_dir).iterdir())
-
-
-def run_files_text(result: RunResult) -> str:
-    """events.jsonl and result.json as written."""
-    folder = Path(result.run_dir)
-    return (folder / "events.jsonl").read_text() + (folder / "result.json").read_text()
 
 
 def read_eml(path: Path) -> EmailMessage:
     message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert isinstance(message, EmailMessage)
     return message
-
-
-def body_text(message: EmailMessage) -> str:
-    part = message.get_body(("plain",))
-    assert part is not None
-    content = part.get_content()
-    assert isinstance(content, str)
-    return content
 
 
 # --- outcomes ------------------------------------------------------------------------------
@@ -498,25 +439,6 @@ async def test_no_secret_reaches_events_result_or_mail(
 
 
 # --- the service on its own: cancellation, races ---------------------------------------------
-
-
-async def new_step(browser: Browser, settings: RunnerSettings, url: str) -> StepContext:
-    """A run context around a fresh browser context, as the runner builds one."""
-    data = automation(url, [pause_node(1)])
-    parsed = parse_automation(json.dumps(data), "<test>")
-    redactor = Redactor()
-    store = RunStore(settings.out_dir, new_run_id(), redactor)
-    tabs = Tabs(await browser.new_context())
-    await (await tabs.open_first()).goto(url)
-    variables = Variables(parsed.parameters, {}, redactor)
-    run = RunContext(
-        run_id=store.run_id, name="test", automation=parsed, settings=settings, store=store,
-        variables=variables, tabs=tabs, state=RunState(), source_dir=Path("."),
-        deadline=asyncio.get_running_loop().time() + 600,
-    )  # fmt: skip
-    node = parsed.nodes[0]
-    assert isinstance(node, ActionNode)
-    return StepContext(run, "0", node, Scope(variables, lambda: tabs.current))
 
 
 async def test_a_cancelled_wait_is_recorded_as_cancelled(

@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page, expect
-from test_hitl import LINK_RE, PASSWORD, body_text, hitl_login, of, run_files_text
-from test_hitl_live import LiveRun, live_run
-from test_mail import Inbox, smtp_server
+from support.hitl import LINK_RE, PASSWORD, LiveRun, hitl_login, live_run
+from support.mail import Inbox, body_text, smtp_server
+from support.runs import of, run_files_text
 
 from optexity_runner.settings import RunnerSettings
 

@@ -13,99 +13,36 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 import websockets
-from conftest import EXAMPLES, automation, events_of
 from playwright.async_api import Browser
-from test_hitl import PASSWORD, Terminal, hitl_login, of, pause_node, run_files_text
+from support.hitl import (
+    PASSWORD,
+    LiveTerminal,
+    Terminal,
+    hitl_login,
+    live_run,
+    new_step,
+    pause_node,
+)
+from support.paths import EXAMPLES
+from support.runs import automation, events_of, of, run_files_text
 
 from optexity_runner.context import RunContext, RunState, StepContext
 from optexity_runner.errors import HumanInLoopTimeoutException
 from optexity_runner.hitl import HumanLoopService, PauseServices
 from optexity_runner.hitl_wiring import has_human_in_loop, human_loop_for
 from optexity_runner.loader import parse_automation
-from optexity_runner.mail import Mailer
-from optexity_runner.pause import Pause, PauseCoordinator
-from optexity_runner.result import RunResult
-from optexity_runner.run_store import EventListener
-from optexity_runner.runner import RunRequest, run_automation
+from optexity_runner.pause import PauseCoordinator
+from optexity_runner.runner import RunRequest
 from optexity_runner.settings import RunnerSettings
 from optexity_runner.tokens import LinkSigner
 from stream_ui.server import LiveViewServer
 
 VENV_BIN = Path(sys.executable).parent
-
-
-class LiveTerminal(Terminal):
-    """A terminal whose links can be awaited as they are printed."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._printed = asyncio.Event()
-
-    def line(self, text: str) -> None:
-        super().line(text)
-        self._printed.set()
-
-    async def link(self, number: int = 1, timeout: float = 10) -> str:
-        """The ``number``-th link printed, waiting for it."""
-        async with asyncio.timeout(timeout):
-            while len(self.links()) < number:
-                self._printed.clear()
-                await self._printed.wait()
-        return self.links()[number - 1]
-
-
-@dataclass
-class LiveRun:
-    task: asyncio.Task[RunResult]
-    coordinator: PauseCoordinator
-    terminal: LiveTerminal
-    times: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
-    """``(perf_counter, event)`` for every event, as it was emitted."""
-    pauses: list[Pause] = field(default_factory=list)
-    """Every pause opened, in order."""
-
-    async def result(self, timeout: float = 20) -> RunResult:
-        return await asyncio.wait_for(asyncio.shield(self.task), timeout)
-
-
-@asynccontextmanager
-async def live_run(
-    data: dict[str, Any],
-    browser: Browser,
-    settings: RunnerSettings,
-    *,
-    mailer: Mailer | None = None,
-) -> AsyncIterator[LiveRun]:
-    """Start ``data`` as the CLI does (``human_loop_for`` around the run)."""
-    terminal = LiveTerminal()
-    times: list[tuple[float, dict[str, Any]]] = []
-    listener: EventListener = lambda record: times.append((time.perf_counter(), record))  # noqa: E731
-    request = RunRequest(
-        automation=parse_automation(json.dumps(data), "<test>"),
-        name=data.get("automation_description") or "test",
-        source_dir=EXAMPLES,
-        settings=settings,
-        listeners=[listener],
-    )
-    async with human_loop_for(request, terminal, mailer=mailer) as coordinator:
-        assert coordinator is not None
-        pauses: list[Pause] = []
-        coordinator.on_open(pauses.append)
-        task = asyncio.create_task(run_automation(request, browser))
-        try:
-            yield LiveRun(task, coordinator, terminal, times, pauses)
-        finally:
-            if not task.done():
-                task.cancel()
-            await asyncio.wait([task])
 
 
 def split(link: str) -> tuple[str, str]:
@@ -348,8 +285,6 @@ def _action(max_wait_time: float) -> Any:
 
 
 async def _step(browser: Browser, settings: RunnerSettings, url: str) -> StepContext:
-    from test_hitl import new_step
-
     step = await new_step(browser, settings, url)
     assert isinstance(step.run, RunContext)
     assert isinstance(step.run.state, RunState)

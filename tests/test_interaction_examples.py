@@ -2,7 +2,7 @@
 
 The files in ``examples/`` use what Optexity's docs show: labels and roles, select by label,
 a checkbox, a radio button, an upload, a new tab, downloads. Only the demo site's address
-is swapped (``conftest.example``); the checks read what the server really received.
+is swapped (``support.runs.example``); the checks read what the server really received.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES, events_of, example, run_data
 from playwright.async_api import Browser
+from support.paths import EXAMPLES
+from support.runs import events_of, example, run_data
 
 from optexity_runner.result import RunResult
 from optexity_runner.settings import RunnerSettings

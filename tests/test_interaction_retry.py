@@ -5,19 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-from conftest import events_of
-from playwright.async_api import Browser
-from test_interaction import FAST, ObservingBrowser, failed_cause, node, run_nodes
+from support.runs import FAST, ObservingBrowser, events_of, failed_cause, node, run_nodes
 
 from optexity_runner.settings import RunnerSettings
 
 CONTINUE = 'get_by_role("button", name="Continue")'
-
-
-@pytest.fixture
-def observed(browser: Browser) -> ObservingBrowser:
-    return ObservingBrowser(browser)
 
 
 async def test_enough_tries_wait_for_a_slow_button(

@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
-from playwright.async_api import Browser
-from test_live_view_support import LiveRig, eventually, live_rig, ws_connect
+from support.live import LiveRig, eventually, ws_connect
 
 from optexity_runner.pause import PauseOutcome
 from optexity_runner.tokens import LinkSigner, PauseRef
-
-
-@pytest.fixture
-async def rig(browser: Browser, tmp_path: Path) -> AsyncIterator[LiveRig]:
-    async with live_rig(browser, tmp_path) as live:
-        yield live
 
 
 def tamper(token: str) -> str:

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page
-from test_live_view_support import (
-    LiveRig,
-    click_through_view,
-    eventually,
-    live_rig,
-    until_js,
-    ws_connect,
-)
+from support.live import LiveRig, click_through_view, eventually, live_rig, until_js, ws_connect
 
 from optexity_runner.pause import PauseOutcome
 
@@ -28,12 +20,6 @@ BUTTON_PAGE = """
 <p id="result">waiting</p>
 <button id="approve" onclick="result.textContent = 'approved ' + event.detail">Approve</button>
 """
-
-
-@pytest.fixture
-async def rig(browser: Browser, tmp_path: Path) -> AsyncIterator[LiveRig]:
-    async with live_rig(browser, tmp_path) as live:
-        yield live
 
 
 async def text_of(page: Page, selector: str) -> str:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import automation, events_of, run_data
 from playwright.async_api import Browser
+from support.runs import automation, events_of, run_data
 
 from optexity_runner.result import RunResult
 from optexity_runner.settings import RunnerSettings

@@ -3,34 +3,20 @@ scrolling, keys, saving a URL as PDF, and ``expect_new_tab``."""
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import events_of
-from playwright.async_api import Browser
-from test_interaction import ObservingBrowser, failed_cause, fetch, node, run_nodes
+from support.net import closed_port, fetch
+from support.runs import ObservingBrowser, events_of, failed_cause, node, run_nodes
 
 from optexity_runner import interpreter
 from optexity_runner.settings import RunnerSettings
 
 
-@pytest.fixture
-def observed(browser: Browser) -> ObservingBrowser:
-    return ObservingBrowser(browser)
-
-
 def urls(observed: ObservingBrowser) -> list[str]:
     """The paths of the open tabs at the end of the last run, in opening order."""
     return ["/" + p.url.split("/", 3)[3] for p in observed.pages]
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
 
 
 def go(url: str, new_tab: bool = False, **extra: Any) -> dict[str, Any]:

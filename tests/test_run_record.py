@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import action_node, automation, events_of, run_data
 from playwright.async_api import Browser
+from support.runs import action_node, automation, events_of, run_data
 
 from optexity_runner.settings import RunnerSettings
 

@@ -15,8 +15,8 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from conftest import action_node, automation, events_of, run_data
 from playwright.async_api import Browser
+from support.runs import action_node, automation, events_of, run_data
 
 from optexity_runner.context import StepContext
 from optexity_runner.errors import HumanInLoopTimeoutException

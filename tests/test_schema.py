@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EXAMPLES
+from support.paths import EXAMPLES
 
 from optexity_runner.loader import load_automation
 from schemas.base import RECORDER_METADATA_KEYS

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping
+from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urljoin
 
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator
@@ -24,8 +24,9 @@ from optexity_runner.actions.downloads import (
 )
 from optexity_runner.actions.select_options import options_from_html
 from optexity_runner.context import StepContext
-from optexity_runner.errors import StepFailedError
+from optexity_runner.errors import StepFailedError, UploadNotAllowedError
 from optexity_runner.placeholders import find_placeholders
+from optexity_runner.urls import checked_url
 from schemas.interaction import (
     BaseAction,
     Check,
@@ -148,16 +149,34 @@ async def hover(action: Hover, target: Locator, step: StepContext, timeout: floa
 async def upload_file(
     action: UploadFile, target: Locator, step: StepContext, timeout: float
 ) -> None:
-    """Set a file input from a local path (relative to the automation file) or a URL."""
+    """Set a file input from a local file or a URL.
+
+    ``file_path`` is relative to the automation file's folder and must stay inside it or inside
+    a folder allowed with ``--upload-dir``: a shared automation must not be able to send
+    ``~/.ssh/id_rsa`` to a web site.
+    """
     if action.file_path is not None:
-        path = step.run.source_dir / step.text(action.file_path)
-        if not path.is_file():
-            raise FileNotFoundError(f"file to upload not found: {path}")
+        path = uploadable_path(step, step.text(action.file_path))
         await target.set_input_files(path, timeout=timeout)
         return
     assert action.file_url is not None
-    url = urljoin(step.page.url, step.text(action.file_url))
+    url = checked_url(step.page.url, step.text(action.file_url))
     await target.set_input_files(await fetch_upload(step, url), timeout=timeout)
+
+
+def uploadable_path(step: StepContext, file_path: str) -> Path:
+    """The resolved file, if it lies in an allowed folder; ``UploadNotAllowedError`` if not."""
+    path = (step.run.source_dir / file_path).resolve()
+    allowed = [step.run.source_dir, *step.run.settings.upload_dirs]
+    if not any(path.is_relative_to(folder.resolve()) for folder in allowed):
+        folders = ", ".join(str(folder) for folder in allowed)
+        raise UploadNotAllowedError(
+            f"{file_path!r} is outside the folders files may be uploaded from ({folders}); "
+            "allow its folder with --upload-dir"
+        )
+    if not path.is_file():
+        raise FileNotFoundError(f"file to upload not found: {path}")
+    return path
 
 
 ELEMENT_HANDLERS: Mapping[str, ElementHandler] = {

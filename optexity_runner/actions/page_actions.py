@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
-from urllib.parse import urljoin
 
 from optexity_runner.actions.downloads import (
     record_download,
@@ -13,6 +12,7 @@ from optexity_runner.actions.downloads import (
 )
 from optexity_runner.context import StepContext
 from optexity_runner.errors import StepFailedError
+from optexity_runner.urls import checked_url
 from schemas.interaction import (
     CloseAllButLastTab,
     CloseCurrentTab,
@@ -32,7 +32,7 @@ NAVIGATION_TIMEOUT_MS = 30_000
 
 async def go_to_url(action: GoToUrl, step: StepContext) -> None:
     """Open a URL in the current tab, or in a real new tab with ``new_tab``."""
-    url = urljoin(step.page.url, step.text(action.url))
+    url = checked_url(step.page.url, step.text(action.url))
     page = await step.page.context.new_page() if action.new_tab else step.page
     response = await page.goto(url, timeout=NAVIGATION_TIMEOUT_MS)
     step.emit("navigated", url=page.url, status=response.status if response else None)
@@ -115,7 +115,7 @@ async def key_press(action: KeyPress, step: StepContext) -> None:
 
 async def download_url_as_pdf(action: DownloadUrlAsPdf, step: StepContext) -> None:
     """Save the response body of ``url`` (default: the current page); HTML is printed to PDF."""
-    url = urljoin(step.page.url, step.text(action.url)) if action.url else step.page.url
+    url = checked_url(step.page.url, step.text(action.url) if action.url else step.page.url)
     fallback = safe_filename(url.rsplit("/", 1)[-1].split("?")[0], "page")
     name = (
         safe_filename(step.text(action.download_filename), fallback)

@@ -131,7 +131,7 @@ class LiveRig:
 async def live_rig(browser: Browser, tmp_path: Path, **settings: Any) -> AsyncIterator[LiveRig]:
     """A started live view server and a place to open pauses; everything closed on exit.
 
-    Each test module wraps it in its own ``rig`` fixture; ``settings`` override defaults.
+    The ``rig`` fixture (conftest.py) wraps it with the defaults; ``settings`` override them.
     """
     runner_settings = RunnerSettings(out_dir=tmp_path / "runs", _env_file=None, **settings)
     coordinator = PauseCoordinator()
