@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import json
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -17,6 +18,7 @@ import typer
 from playwright.async_api import async_playwright
 from pydantic import ValidationError
 from rich.console import Console
+from rich.text import Text
 
 from optexity_runner.browser import launch_browser
 from optexity_runner.console import ConsoleReporter
@@ -38,11 +40,6 @@ app = typer.Typer(
     help="Run Optexity browser automations locally, with a human-in-the-loop pause.",
 )
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-ERROR_EXIT_CODES = {
-    "HumanInLoopTimeoutException": ExitCode.HUMAN_TIMEOUT,
-    "RunTimeLimitExceeded": ExitCode.RUN_TIME_LIMIT,
-}
 
 
 def _print_version(value: bool) -> None:
@@ -71,8 +68,8 @@ def validate(file: FileArg) -> None:
     """Check a file against the format (schema, locators, conditions) without a browser."""
     automation = _load_or_exit(file)
     for warning in automation.unhonoured_field_warnings():
-        err.print(f"[yellow]warning:[/] {warning}")
-    err.print(f"[green]valid:[/] {file} ({len(automation.nodes)} nodes)")
+        err.print(Text.assemble(("warning: ", "yellow"), warning))
+    err.print(Text.assemble(("valid: ", "green"), f"{file} ({len(automation.nodes)} nodes)"))
 
 
 @app.command()
@@ -143,10 +140,7 @@ def run(
     try:
         settings = RunnerSettings(**{k: v for k, v in options.items() if v is not None})
     except ValidationError as exc:
-        _fail(
-            ExitCode.INVALID_INPUT,
-            f"invalid setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}",
-        )
+        _fail(ExitCode.INVALID_INPUT, settings_problems(exc))
     request = RunRequest(
         automation=automation,
         name=file.stem,
@@ -158,22 +152,25 @@ def run(
         result = asyncio.run(_run(request, quiet=as_json))
     except OptexityError as exc:
         _fail(exc.exit_code, str(exc))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        _fail(ExitCode.INTERRUPTED, f"interrupted; the run's record is under {settings.out_dir}/")
     if as_json:
         sys.stdout.write((Path(result.run_dir) / "result.json").read_text(encoding="utf-8"))
     raise typer.Exit(exit_code_for(result))
 
 
 def exit_code_for(result: RunResult) -> int:
-    """The process exit code of a finished run."""
-    if result.status == "success":
+    """The process exit code of a finished run (the error records its own)."""
+    if result.error is None:
         return ExitCode.SUCCESS
-    if result.status == "timed_out":
-        return ExitCode.RUN_TIME_LIMIT
-    assert result.error is not None
-    return ERROR_EXIT_CODES.get(result.error.type, ExitCode.STEP_FAILED)
+    return result.error.exit_code
 
 
 async def _run(request: RunRequest, quiet: bool) -> RunResult:
+    # SIGTERM (docker stop, systemd) ends the run like Ctrl+C: cancelled, record written.
+    task = asyncio.current_task()
+    if task is not None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     reporter = ConsoleReporter(err, quiet=quiet)
     request.listeners.append(reporter.on_event)
     async with async_playwright() as playwright:
@@ -246,8 +243,29 @@ def parse_parameters(
     return values
 
 
+def settings_problems(error: ValidationError) -> str:
+    """Every invalid setting, named as the user wrote it (option and variable), with its value."""
+    lines = []
+    for detail in error.errors(include_url=False):
+        field = str(detail["loc"][0]) if detail["loc"] else "?"
+        option = OPTION_NAMES.get(field, "--" + field.replace("_", "-"))
+        message = str(detail["msg"]).removeprefix("Value error, ")
+        lines.append(f"{option} (OPTEXITY_{field.upper()}): {message}, got {detail['input']!r}")
+    return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+#: Settings whose command-line option is not simply ``--field-name``.
+OPTION_NAMES = {
+    "run_time_limit": "--time-limit",
+    "out_dir": "--out",
+    "upload_dirs": "--upload-dir",
+    "headless": "--headed",
+}
+
+
 def _fail(code: int, message: str) -> NoReturn:
-    err.print(f"[red]error:[/] {message}", markup=True, soft_wrap=True)
+    # Plain text, never markup: messages quote file content such as "[/oops]".
+    err.print(Text.assemble(("error: ", "red"), message))
     raise typer.Exit(code)
 
 

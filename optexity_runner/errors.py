@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     HUMAN_TIMEOUT = 3
     RUN_TIME_LIMIT = 4
     BROWSER_UNAVAILABLE = 5
+    INTERRUPTED = 130
 
 
 class OptexityError(Exception):

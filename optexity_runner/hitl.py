@@ -250,6 +250,18 @@ class HumanLoopService:
                 error="the pause ended before the message was sent",
             )
             raise
+        except Exception as exc:
+            # Anything else (a header EmailMessage refuses, no tab to describe, a mailer's
+            # own bug) must not end this task silently: the person would never get the link.
+            error = f"{type(exc).__name__}: {exc}"
+            step.emit(
+                "hitl_notification_failed", pause_id=pause.pause_id, channel=channel, error=error
+            )
+            if channel == "smtp":  # on the .eml path the link is on the terminal already
+                services.announce(f"  mail not sent ({error}); open the live view: {link}")
+            else:
+                services.announce(f"  message not saved ({error})")
+            return
         record.notified = True
         step.emit(
             "hitl_notified", pause_id=pause.pause_id, channel="smtp", recipients=record.recipients

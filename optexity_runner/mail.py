@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import os
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -151,10 +152,17 @@ browser.<br>Run {e(notice.run_id)}, step {e(notice.node_index)}.</p>
 
 
 def save_eml(message: EmailMessage, path: Path) -> Path:
-    """Write ``message`` as an ``.eml`` file (the no-SMTP default); readable only by us."""
-    path.write_bytes(message.as_bytes())
-    # It holds a live link to the browser: keep it away from other local users.
-    path.chmod(0o600)
+    """Write ``message`` as an ``.eml`` file (the no-SMTP default); readable only by us.
+
+    It holds a live link to the browser, so it is created with mode 0600 (never readable by
+    other local users, not even between creating and writing it). An existing file is
+    replaced; its mode is narrowed too.
+    """
+    data = message.as_bytes()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        os.fchmod(file.fileno(), 0o600)  # a file that was already there keeps its old mode
+        file.write(data)
     return path
 
 
@@ -172,6 +180,11 @@ class SmtpMailer:
 
     Connection problems, timeouts and 4xx replies are retried after ``retry_delays``;
     5xx replies (bad address, refused sender, wrong password) are final at once.
+
+    Credentials never travel in clear: with ``smtp_user`` / ``smtp_password`` set and neither
+    ``smtp_ssl`` nor ``smtp_starttls``, the connection is upgraded with STARTTLS anyway, and
+    a server that does not offer it fails the delivery (no retry) instead of getting a
+    plaintext login.
     """
 
     def __init__(
@@ -188,6 +201,9 @@ class SmtpMailer:
             465 if settings.smtp_ssl else 587 if settings.smtp_starttls else 25
         )
         self.sender = settings.mail_from
+        self._credentials = settings.smtp_user is not None or settings.smtp_password is not None
+        self.starttls = not settings.smtp_ssl and (settings.smtp_starttls or self._credentials)
+        """Whether the connection is upgraded with STARTTLS (asked for, or for credentials)."""
         self._settings = settings
         self._delays = tuple(retry_delays)
         self._sleep = sleep
@@ -217,11 +233,10 @@ class SmtpMailer:
         client = aiosmtplib.SMTP(
             hostname=self.host,
             port=self.port,
-            username=settings.smtp_user,
-            password=password,
             use_tls=settings.smtp_ssl,
-            # Explicit: None would upgrade whenever offered, which the operator did not ask for.
-            start_tls=settings.smtp_starttls and not settings.smtp_ssl,
+            # STARTTLS and the login are done below, where a missing STARTTLS gets its own
+            # error (None here would upgrade only when offered: a silent plaintext fallback).
+            start_tls=False,
             timeout=settings.smtp_timeout,
         )
         # Not ``async with client`` (nor ``aiosmtplib.send``): on cancellation their exit
@@ -229,6 +244,13 @@ class SmtpMailer:
         # pause's caller. Closing the socket is immediate.
         try:
             await client.connect()
+            if self.starttls:
+                await client.ehlo()
+                if not client.supports_extension("starttls"):
+                    raise _StartTlsUnavailable(self._credentials)
+                await client.starttls()
+            if settings.smtp_user is not None:
+                await client.login(settings.smtp_user, password or "")
             await client.send_message(message, sender=self.sender)
             with contextlib.suppress(aiosmtplib.SMTPException, OSError):
                 await client.quit()  # the message is accepted; a failed goodbye changes nothing
@@ -236,8 +258,25 @@ class SmtpMailer:
             client.close()
 
 
+class _StartTlsUnavailable(aiosmtplib.SMTPException):
+    """Raised by ``SmtpMailer._send_once`` when STARTTLS is needed and the server lacks it.
+
+    Permanent (not retried): the server will not start offering it on the next try.
+    ``send`` turns it into ``MailDeliveryError``.
+    """
+
+    def __init__(self, credentials: bool) -> None:
+        why = (
+            "SMTP credentials are only sent encrypted (set smtp_ssl for a server with "
+            "implicit TLS)"
+            if credentials
+            else "smtp_starttls is set"
+        )
+        super().__init__(f"the server does not offer STARTTLS, and {why}")
+
+
 def _is_permanent(exc: Exception) -> bool:
-    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+    if isinstance(exc, _StartTlsUnavailable | aiosmtplib.SMTPRecipientsRefused):
         return True
     return isinstance(exc, aiosmtplib.SMTPResponseException) and 500 <= exc.code < 600
 

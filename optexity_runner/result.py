@@ -18,6 +18,8 @@ def utc_now() -> datetime:
 class ErrorRecord(BaseModel):
     type: str
     message: str
+    exit_code: int = 1
+    """The CLI's exit code for this error (README, "Exit codes")."""
     node_index: str | None = None
     command: str | None = None
     screenshot: str | None = None

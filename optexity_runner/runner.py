@@ -20,6 +20,7 @@ from playwright.async_api import Error as PlaywrightError
 from optexity_runner.actions.interaction import first_line
 from optexity_runner.context import HumanLoop, ModelProvider, RunContext, RunState
 from optexity_runner.errors import (
+    ExitCode,
     ExpectedDownloadsError,
     FailStateError,
     HumanInLoopRejectedException,
@@ -55,6 +56,10 @@ NOT_RETRIED = (
     FailStateError,
     ProviderRequiredError,
 )
+
+
+AttemptOutcome = tuple[RunStatus, ErrorRecord | None, str | None, str | None, bool]
+"""Status, error, final screenshot, trace, and whether another attempt follows."""
 
 
 class HumanLoopFactory(Protocol):
@@ -104,75 +109,101 @@ async def run_automation(request: RunRequest, browser: Browser) -> RunResult:
 
     state = RunState()
     attempts: list[AttemptRecord] = []
-    error: ErrorRecord | None = None
-    status: RunStatus = "failed"
+    outcome: AttemptOutcome = ("failed", None, None, None, False)
     final_screenshot: str | None = None
     trace: str | None = None
-    for attempt in range(1, automation.max_retries + 2):
-        if attempt > 1:
-            backoff = settings.retry_backoff * 2 ** (attempt - 2)
-            store.emit("attempt_retrying", attempt=attempt, backoff_s=backoff)
-            await asyncio.sleep(min(backoff, max(0.0, deadline - loop.time())))
-        # Outputs describe the last attempt; node records keep every attempt (``attempt``).
-        state.outputs.clear()
-        state.looped_outputs.clear()
-        attempt_started, attempt_t0 = utc_now(), time.perf_counter()
-        store.emit("attempt_started", attempt=attempt)
-        outcome = await _run_attempt(
-            request, browser, store, redactor, hitl, state, attempt, deadline
-        )
-        status, error, shot, attempt_trace, retrying = outcome
-        final_screenshot = shot or final_screenshot
-        trace = attempt_trace or trace
-        attempts.append(
-            AttemptRecord(
-                attempt=attempt,
-                status=status,
-                started_at=attempt_started,
-                duration_s=round(time.perf_counter() - attempt_t0, 3),
-                error=error,
-            )
-        )
-        if not retrying:
-            break
 
-    result = RunResult(
-        run_id=run_id,
-        automation=request.name,
-        automation_description=automation.automation_description,
-        automation_endpoint=automation.automation_endpoint,
-        status=status,
-        started_at=started,
-        finished_at=utc_now(),
-        duration_s=round(time.perf_counter() - t0, 3),
-        error=error,
-        attempts=attempts,
-        nodes=state.nodes,
-        pauses=state.pauses,
-        outputs=state.outputs,
-        downloads=state.downloads,
-        final_screenshot=final_screenshot,
-        trace=trace,
-        warnings=warnings,
-        run_dir=str(store.dir),
-    )
-    result = store.write_result(result)
-    store.emit(
-        "run_finished",
-        status=status,
-        duration_s=result.duration_s,
-        error=error.message if error else None,
-    )
-    store.close()
-    return result
+    def finish(status: RunStatus, error: ErrorRecord | None) -> RunResult:
+        result = RunResult(
+            run_id=run_id,
+            automation=request.name,
+            automation_description=automation.automation_description,
+            automation_endpoint=automation.automation_endpoint,
+            status=status,
+            started_at=started,
+            finished_at=utc_now(),
+            duration_s=round(time.perf_counter() - t0, 3),
+            error=error,
+            attempts=attempts,
+            nodes=state.nodes,
+            pauses=state.pauses,
+            outputs=state.outputs,
+            downloads=state.downloads,
+            final_screenshot=final_screenshot,
+            trace=trace,
+            warnings=warnings,
+            run_dir=str(store.dir),
+        )
+        result = store.write_result(result)
+        store.emit(
+            "run_finished",
+            status=status,
+            duration_s=result.duration_s,
+            error=error.message if error else None,
+        )
+        store.close()
+        return result
+
+    try:
+        for attempt in range(1, automation.max_retries + 2):
+            if attempt > 1:
+                backoff = retry_backoff(settings, attempt)
+                store.emit("attempt_retrying", attempt=attempt, backoff_s=backoff)
+                await asyncio.sleep(backoff)
+            # Outputs describe the last attempt; node records keep every attempt (``attempt``).
+            state.outputs.clear()
+            state.looped_outputs.clear()
+            state.current_node = None
+            attempt_started, attempt_t0 = utc_now(), time.perf_counter()
+            store.emit("attempt_started", attempt=attempt)
+            outcome = await _run_attempt(
+                request, browser, store, redactor, hitl, state, attempt, deadline
+            )
+            status, error, shot, attempt_trace, retrying = outcome
+            final_screenshot = shot or final_screenshot
+            trace = attempt_trace or trace
+            attempts.append(
+                AttemptRecord(
+                    attempt=attempt,
+                    status=status,
+                    started_at=attempt_started,
+                    duration_s=round(time.perf_counter() - attempt_t0, 3),
+                    error=error,
+                )
+            )
+            if not retrying:
+                break
+    except asyncio.CancelledError:
+        # Ctrl+C or SIGTERM: the record is still written before the cancellation goes on.
+        where = f" at node {state.current_node}" if state.current_node else ""
+        interrupted = ErrorRecord(
+            type="RunInterrupted",
+            message=f"the run was interrupted{where} (Ctrl+C or SIGTERM)",
+            node_index=state.current_node,
+            exit_code=ExitCode.INTERRUPTED,
+        )
+        finish("failed", interrupted)
+        raise
+    return finish(outcome[0], outcome[1])
+
+
+def retry_backoff(settings: RunnerSettings, attempt: int) -> float:
+    """Seconds to wait before ``attempt`` (2, 3...): the backoff setting, doubled each time."""
+    return float(settings.retry_backoff * 2 ** (attempt - 2))
 
 
 def _will_retry(
-    failure: OptexityError | None, attempt: int, max_retries: int, deadline: float
+    failure: OptexityError | None,
+    attempt: int,
+    settings: RunnerSettings,
+    max_retries: int,
+    deadline: float,
 ) -> bool:
     if failure is None or isinstance(failure, NOT_RETRIED) or attempt > max_retries:
         return False
-    return asyncio.get_running_loop().time() < deadline
+    # A retry that could only start after the deadline would hide the real error.
+    next_start = asyncio.get_running_loop().time() + retry_backoff(settings, attempt + 1)
+    return next_start < deadline
 
 
 async def _run_attempt(
@@ -184,7 +215,7 @@ async def _run_attempt(
     state: RunState,
     attempt: int,
     deadline: float,
-) -> tuple[RunStatus, ErrorRecord | None, str | None, str | None, bool]:
+) -> AttemptOutcome:
     settings, automation = request.settings, request.automation
     context = await browser.new_context(
         accept_downloads=True,
@@ -243,7 +274,7 @@ async def _run_attempt(
     error: ErrorRecord | None = None
     screenshot: str | None = None
     # Post-processing runs once per run: after the attempt that ends it, not before a retry.
-    retrying = _will_retry(failure, attempt, automation.max_retries, deadline)
+    retrying = _will_retry(failure, attempt, settings, automation.max_retries, deadline)
     try:
         if failure is not None:
             # The failure screenshot first: post-processing may change the page.
@@ -283,7 +314,11 @@ async def _error_record(
     name = "failure.png" if attempt == 1 else f"failure-attempt{attempt}.png"
     shot = await _screenshot(tabs, store, name, full_page=False)
     record = ErrorRecord(
-        type=exc.kind, message=str(exc), node_index=exc.node_index, screenshot=shot
+        type=exc.kind,
+        message=str(exc),
+        exit_code=exc.exit_code,
+        node_index=exc.node_index,
+        screenshot=shot,
     )
     if isinstance(exc, StepFailedError):
         record.command = exc.command

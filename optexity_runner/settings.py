@@ -12,6 +12,10 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+ADDRESS_PATTERN = r"^[^@\s]+@[^@\s]+$"
+"""A mail address as a node's ``notify`` takes it (``schemas.actions.HumanInLoopAction``):
+one ``@``, no whitespace, so no CR/LF that could add a header to the message."""
+
 
 class RunnerSettings(BaseSettings):
     """How the runner runs: browser, limits, run folder, mail and the live view."""
@@ -58,7 +62,9 @@ class RunnerSettings(BaseSettings):
     """Seconds before one SMTP attempt is given up."""
     mail_from: str = "optexity-runner@localhost"
     """Sender address of the pause notifications."""
-    notify: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    notify: Annotated[list[Annotated[str, Field(pattern=ADDRESS_PATTERN)]], NoDecode] = Field(
+        default_factory=list
+    )
     """Default recipients of pause notifications (a node's ``notify`` overrides it);
     ``OPTEXITY_NOTIFY`` takes a comma-separated list."""
 
@@ -81,4 +87,12 @@ class RunnerSettings(BaseSettings):
     def _split_lists(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _single_line_sender(cls, value: str) -> str:
+        # It becomes the From header: a line break would let it add headers of its own.
+        if "\r" in value or "\n" in value:
+            raise ValueError(f"mail_from must be one line, got {value!r}")
         return value

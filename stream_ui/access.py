@@ -2,8 +2,10 @@
 
 A token names one pause of one run (``tokens.PauseRef``). It is good while its pause is
 open; afterwards it is dead and the answer says why in a sentence for people (410). A token
-that does not verify, or names a pause this process does not know, is refused (403): a token
-of pause A can never act on pause B because the pause is looked up from the token itself.
+signed with our key for a pause this process does not know (it ended and was forgotten, or
+the runner restarted with the same ``OPTEXITY_SECRET_KEY``) is dead too (410, ``GONE``). A
+token that does not verify is refused (403): a token of pause A can never act on pause B
+because the pause is looked up from the token itself.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from optexity_runner.tokens import LinkSigner, TokenError, TokenProblem
 
 FORBIDDEN = "This link is not valid. Open the link from the message you received, unchanged."
 INCOMPLETE = "This link is incomplete. Open the whole link from the message you received."
+GONE = "This pause is no longer open on this runner (it ended, or the runner was restarted)."
 
 
 class AccessDenied(Exception):
@@ -68,7 +71,8 @@ class PauseAccess:
             raise AccessDenied(403, FORBIDDEN) from exc
         pause = self._coordinator.get(ref.run_id, ref.pause_id)
         if pause is None:
-            raise AccessDenied(403, FORBIDDEN)
+            # The signature is ours, so it is a real link whose pause is over for this process.
+            raise AccessDenied(410, GONE)
         try:
             self._signer.verify(token, max_age_seconds=pause.deadline - pause.created_at)
         except TokenError as exc:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 from support.runs import example
+
+from optexity_runner.errors import ExitCode
 
 CLI = str(Path(sys.executable).with_name("optexity-runner"))
 PASSWORD = "correct horse battery"
@@ -275,3 +279,27 @@ def test_terminal_output_holds_no_secret(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert "bad [secret]" in done.stderr
     assert "hunter2-xyz" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_exits_130_and_still_writes_the_result(tmp_path: Path, signum: int) -> None:
+    node = {"type": "action_node", "sleep_action": {"sleep_time": 30}}
+    path = write(tmp_path / "long.json", simple("about:blank", node))
+    process = subprocess.Popen(
+        [CLI, "run", str(path), "--out", str(tmp_path / "runs")],
+        cwd=tmp_path,
+        env=cli_env(),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stderr is not None
+    for line in process.stderr:  # wait until the sleep node is running
+        if "run " in line:
+            break
+    time.sleep(1.0)
+    process.send_signal(signum)
+    assert process.wait(timeout=30) == ExitCode.INTERRUPTED
+    result = the_result(tmp_path / "runs")
+    assert result["status"] == "failed"
+    assert result["error"]["type"] == "RunInterrupted"
+    assert result["error"]["node_index"] == "0"
