@@ -16,6 +16,7 @@ from playwright.async_api import Browser, Playwright
 from playwright.async_api import Error as PlaywrightError
 
 from optexity_runner.errors import BrowserUnavailableError
+from optexity_runner.failures import first_line
 
 DEBIAN_CHROMIUM_PATHS = (Path("/usr/lib/chromium/chromium"), Path("/usr/bin/chromium"))
 
@@ -116,6 +117,7 @@ async def launch_browser(
             executable_path=executable, headless=headless, args=launch_args()
         )
     except PlaywrightError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
         where = executable or "Playwright's Chromium"
-        raise BrowserUnavailableError(f"Chromium ({where}) did not start: {first_line}") from exc
+        raise BrowserUnavailableError(
+            f"Chromium ({where}) did not start: {first_line(exc)}"
+        ) from exc

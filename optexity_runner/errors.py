@@ -103,6 +103,12 @@ class RunError(OptexityError):
     """Base of errors that end a run after the browser started."""
 
 
+class RunEndingError(RunError):
+    """A failure no policy absorbs: never retried (``max_retries``), never skipped by
+    ``on_error_in_loop: continue | break``. A person was asked, the automation said so, the
+    time is up, or a capability is missing."""
+
+
 class PlaceholderError(RunError):
     """Raised during substitution when ``{name[i]}`` names an unknown variable or index."""
 
@@ -128,7 +134,7 @@ class UploadNotAllowedError(RunError):
     """Raised by ``upload_file`` for a ``file_path`` outside the allowed folders."""
 
 
-class FailStateError(RunError):
+class FailStateError(RunEndingError):
     """Raised by the ``fail_state_action`` handler with the automation's own message."""
 
 
@@ -136,15 +142,15 @@ class ExpectedDownloadsError(RunError):
     """Raised after the nodes when fewer files were downloaded than ``expected_downloads``."""
 
 
-class ProviderRequiredError(RunError):
+class ProviderRequiredError(RunEndingError):
     """Raised when a model-backed feature runs without a configured provider."""
 
 
-class HumanInLoopRejectedException(RunError):
+class HumanInLoopRejectedException(RunEndingError):
     """Raised by the pause when the person pressed "I can't do this" (with their reason)."""
 
 
-class HumanInLoopTimeoutException(RunError):
+class HumanInLoopTimeoutException(RunEndingError):
     """Raised by the pause when no Done arrived before its deadline (exit 3).
 
     ``limit`` says which limit ended it: ``max_wait_time`` or ``run_time_limit``.
@@ -157,7 +163,7 @@ class HumanInLoopTimeoutException(RunError):
         super().__init__(message)
 
 
-class RunTimeLimitExceeded(RunError):
+class RunTimeLimitExceeded(RunEndingError):
     """Raised by the interpreter when the run's hard time limit passes (exit 4)."""
 
     exit_code = ExitCode.RUN_TIME_LIMIT

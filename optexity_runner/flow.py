@@ -20,19 +20,15 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import Locator
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
-from optexity_runner.actions.interaction import first_line
 from optexity_runner.context import compiled_locator
 from optexity_runner.errors import (
-    FailStateError,
-    HumanInLoopRejectedException,
-    HumanInLoopTimeoutException,
     PlaceholderError,
-    ProviderRequiredError,
+    RunEndingError,
     RunError,
-    RunTimeLimitExceeded,
     StepFailedError,
 )
 from optexity_runner.expressions import Expression, ExpressionEvaluationError, parse_expression
+from optexity_runner.failures import first_line
 from optexity_runner.result import utc_now
 from optexity_runner.variables import LoopFrame, Scope
 from schemas.nodes import AssertLocatorNode, ForLoopNode, IfElseNode, Node
@@ -49,13 +45,6 @@ _COUNT_POLL = 0.1
 
 #: Failures ``on_error_in_loop`` never absorbs: the automation or a person ended the run, or
 #: the run cannot work at all. Everything else a step raises is one iteration's failure.
-RUN_ENDING_ERRORS: tuple[type[RunError], ...] = (
-    FailStateError,
-    HumanInLoopTimeoutException,
-    HumanInLoopRejectedException,
-    RunTimeLimitExceeded,
-    ProviderRequiredError,
-)
 
 
 @lru_cache(maxsize=1024)
@@ -138,7 +127,7 @@ async def run_for_loop(
     ``max_iterations``. ``reset_nodes`` run between iterations (also after a failed one that
     ``continue`` skips). ``on_error_in_loop``: ``raise`` fails the run, ``continue`` goes on
     with the next iteration, ``break`` ends the loop; the run-ending errors of
-    ``RUN_ENDING_ERRORS`` always propagate.
+    ``RunEndingError`` always propagates.
     """
     flow = _FlowStep(interp, node, index, iteration, node.locator or node.variable_name or "")
     try:
@@ -153,7 +142,7 @@ async def run_for_loop(
         inner, path = scope.enter(frame_for(at)), (*iteration, at)
         try:
             await interp.run_nodes(nodes, prefix, inner, path)
-        except RUN_ENDING_ERRORS:
+        except RunEndingError:
             raise
         except RunError as exc:
             failed.append(at)

@@ -73,8 +73,14 @@ async def human_loop_for(
     # without a pause never needs them (bench, figure 5).
     from stream_ui.server import LiveViewServer
 
+    def announce(text: str) -> None:
+        # ConsoleReporter lines are rich markup; links and page text are shown literally.
+        reporter.line(escape(text))
+
     server = LiveViewServer(coordinator, signer, settings, on_viewer=on_viewer)
     await server.start()
+    if server.plain_http_warning is not None:
+        announce(server.plain_http_warning)
     if mailer is None and settings.smtp_host is not None:
         mailer = SmtpMailer(settings)
     services = PauseServices(
@@ -83,8 +89,7 @@ async def human_loop_for(
         base_url=server.public_base_url,
         settings=settings,
         mailer=mailer,
-        # ConsoleReporter lines are rich markup; links and page text are shown literally.
-        announce=lambda text: reporter.line(escape(text)),
+        announce=announce,
     )
 
     def factory(run_id: str, name: str, store: RunStore) -> HumanLoop:

@@ -17,11 +17,11 @@ from typing import Any
 from playwright.async_api import Error as PlaywrightError
 
 from optexity_runner import flow
-from optexity_runner.actions.interaction import first_line
 from optexity_runner.actions.registry import ACTION_HANDLERS
 from optexity_runner.context import RunContext, StepContext
 from optexity_runner.errors import OptexityError, PlaceholderError, RunError, StepFailedError
 from optexity_runner.expressions import ExpressionEvaluationError
+from optexity_runner.failures import first_line
 from optexity_runner.result import NodeRecord, NodeStatus, utc_now
 from optexity_runner.variables import Scope
 from schemas.interaction import BaseAction, GoToUrl

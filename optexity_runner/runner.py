@@ -17,20 +17,19 @@ from typing import Protocol
 from playwright.async_api import Browser, BrowserContext
 from playwright.async_api import Error as PlaywrightError
 
-from optexity_runner.actions.interaction import first_line
+from optexity_runner.actions.page_actions import NAVIGATION_TIMEOUT_MS
 from optexity_runner.context import HumanLoop, ModelProvider, RunContext, RunState
 from optexity_runner.errors import (
     ExitCode,
     ExpectedDownloadsError,
-    FailStateError,
-    HumanInLoopRejectedException,
     HumanInLoopTimeoutException,
     OptexityError,
-    ProviderRequiredError,
+    RunEndingError,
     RunError,
     RunTimeLimitExceeded,
     StepFailedError,
 )
+from optexity_runner.failures import first_line
 from optexity_runner.interpreter import Interpreter
 from optexity_runner.placeholders import substitute
 from optexity_runner.result import AttemptRecord, ErrorRecord, RunResult, RunStatus, utc_now
@@ -44,18 +43,6 @@ from schemas import Automation
 #: The pause's own deadline fires first when the run limit caps it; the run-wide timeout waits
 #: this much longer so the pause can record its outcome (HITL.md: "the result says which limit").
 TIME_LIMIT_GRACE = 0.25
-
-NAVIGATION_TIMEOUT_MS = 30_000
-
-#: Failures a retry cannot fix: a person was already asked, the automation said so, or a
-#: model provider is missing.
-NOT_RETRIED = (
-    HumanInLoopTimeoutException,
-    HumanInLoopRejectedException,
-    RunTimeLimitExceeded,
-    FailStateError,
-    ProviderRequiredError,
-)
 
 
 AttemptOutcome = tuple[RunStatus, ErrorRecord | None, str | None, str | None, bool]
@@ -199,7 +186,7 @@ def _will_retry(
     max_retries: int,
     deadline: float,
 ) -> bool:
-    if failure is None or isinstance(failure, NOT_RETRIED) or attempt > max_retries:
+    if failure is None or isinstance(failure, RunEndingError) or attempt > max_retries:
         return False
     # A retry that could only start after the deadline would hide the real error.
     next_start = asyncio.get_running_loop().time() + retry_backoff(settings, attempt + 1)

@@ -7,12 +7,14 @@ format). ``Scope`` adds the loop frames of the node being run and answers placeh
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, quote_plus
 
 from optexity_runner.errors import PlaceholderError
 from optexity_runner.placeholders import Placeholder
@@ -28,18 +30,33 @@ REDACTED = "[secret]"
 
 
 class Redactor:
-    """Replaces every known secret value with ``[secret]`` in text and JSON-like data."""
+    """Replaces every known secret value with ``[secret]`` in text and JSON-like data.
+
+    A secret is also recognised in the forms it takes on its way through a browser: percent-
+    encoded in a URL, ``+``-encoded in a form body, HTML-escaped, JSON-escaped.
+    """
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
+        self._forms: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
 
     def add(self, secret: str) -> None:
         """Register a value that must never be written (ignored when shorter than 2 chars)."""
-        if len(secret) >= 2 and secret not in self._secrets:
-            self._secrets.add(secret)
-            ordered = sorted(self._secrets, key=len, reverse=True)
-            self._pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        if len(secret) < 2 or secret in self._secrets:
+            return
+        self._secrets.add(secret)
+        forms = {
+            secret,
+            quote(secret, safe=""),
+            quote(secret),
+            quote_plus(secret),
+            html.escape(secret),
+            json.dumps(secret)[1:-1],
+        }
+        self._forms |= {form for form in forms if len(form) >= 2}
+        ordered = sorted(self._forms, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(form) for form in ordered))
 
     @property
     def active(self) -> bool:
@@ -50,10 +67,9 @@ class Redactor:
         return self._pattern.sub(REDACTED, value) if self._pattern else value
 
     def binary(self, value: bytes) -> bytes:
-        """``value`` with every secret replaced, as UTF-8 text and as JSON-escaped text."""
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            for form in {secret, json.dumps(secret)[1:-1]}:
-                value = value.replace(form.encode(), REDACTED.encode())
+        """``value`` (UTF-8 text inside, e.g. a trace file) with every form replaced."""
+        for form in sorted(self._forms, key=len, reverse=True):
+            value = value.replace(form.encode(), REDACTED.encode())
         return value
 
     def data(self, value: Any) -> Any:

@@ -37,6 +37,9 @@ log = logging.getLogger(__name__)
 
 HubListener = Callable[[str], None]
 
+START_RETRY_DELAY = 0.5
+"""Seconds before a screencast that did not start is tried again (while someone watches)."""
+
 
 @dataclass(frozen=True)
 class Size:
@@ -79,6 +82,7 @@ class FrameHub:
         self._handed_seq = 0
         self._handed_at = float("-inf")
         self._flush: asyncio.TimerHandle | None = None
+        self._retry: asyncio.TimerHandle | None = None
         self._watched: dict[Page, _TabWatch] = {}
         self.closed = False
         self.frames_received = 0
@@ -199,12 +203,17 @@ class FrameHub:
             cdp = await page.context.new_cdp_session(page)
         except PlaywrightError as exc:
             log.debug("no CDP session for %s: %s", page.url, exc)
+            self._retry_later()
             return
         cdp.on("Page.screencastFrame", lambda params: self._on_frame(cdp, page, params))
+        # Set before the start: the first frame can arrive before the start's reply is
+        # handled, and ``_on_frame`` keeps only frames of the current session.
         self._cdp, self._page = cdp, page
-        await self._restart(cdp, size, running=False)
+        if not await self._restart(cdp, size, running=False):
+            await self._stop()  # not streaming: forget (and detach) it so a sync starts anew
 
-    async def _restart(self, cdp: CDPSession, size: Size, running: bool = True) -> None:
+    async def _restart(self, cdp: CDPSession, size: Size, running: bool = True) -> bool:
+        """(Re)start the screencast at ``size``; False if it did not start."""
         try:
             if running:
                 await cdp.send("Page.stopScreencast")
@@ -217,10 +226,24 @@ class FrameHub:
                     "maxHeight": size.height,
                 },
             )
-            self._size = size
         except PlaywrightError as exc:
-            # The page closed under us; its close handler moves the view on.
+            # Usually the page closed or navigated under us: its close handler moves the view
+            # on; otherwise the retry starts it again.
             log.debug("screencast did not start: %s", exc)
+            self._retry_later()
+            return False
+        self._size = size
+        return True
+
+    def _retry_later(self) -> None:
+        if self._retry is None and not self.closed:
+            self._retry = asyncio.get_running_loop().call_later(
+                START_RETRY_DELAY, lambda: self._spawn(self._retry_start())
+            )
+
+    async def _retry_start(self) -> None:
+        self._retry = None
+        await self._resync()
 
     async def _stop(self) -> None:
         cdp, self._cdp, self._page, self._size = self._cdp, None, None, None
@@ -229,11 +252,17 @@ class FrameHub:
             self._flush = None
         if cdp is None:
             return
+        # Detach whatever happens to the stop: a session left attached keeps its page's
+        # handlers and Chromium's CDP state until the page closes.
         try:
             await cdp.send("Page.stopScreencast")
-            await cdp.detach()
         except PlaywrightError as exc:
             log.debug("screencast stop on a closed page: %s", exc)
+        finally:
+            try:
+                await cdp.detach()
+            except PlaywrightError as exc:
+                log.debug("CDP session already gone: %s", exc)
 
     def _on_frame(self, cdp: CDPSession, page: Page, params: dict[str, Any]) -> None:
         """A frame from Chromium: keep it, hand it on (or hold it for the fps cap), ack it."""

@@ -7,7 +7,8 @@ gets 410 with the recorded outcome.
 
 Answers: 200 with JSON; 401 no token; 403 tampered or foreign token; 409 the page no longer
 waits for that file; 410 the pause has ended (``detail`` says how and when, ``outcome`` holds
-the record); 413 upload too large; 422 a missing or too long reason.
+the record, if this process still has it); 413 upload too large; 422 a missing or too long
+reason.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from playwright.async_api import FilePayload
 from starlette.datastructures import UploadFile
+from starlette.types import Message
 
 from optexity_runner.pause import PauseOutcome
 from stream_ui.access import PauseAccess, outcome_json
@@ -29,6 +31,8 @@ from stream_ui.state import TitleCache, pause_state
 MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 """Playwright hands in-memory files to the page up to 50 MB."""
 MAX_UPLOAD_FILES = 20
+MULTIPART_OVERHEAD = 64 * 1024
+"""Room for the multipart framing (boundaries, part headers, the chooser id) in a body."""
 
 Authorization = Annotated[str | None, Header()]
 """The ``Authorization`` header (a module-level alias: FastAPI resolves it by name)."""
@@ -84,28 +88,21 @@ def api_router(access: PauseAccess, views: LiveViews) -> APIRouter:
         are closed (and removed) when the request ends.
         """
         access.authorize(bearer(authorization))
-        declared = int(request.headers.get("content-length") or 0)
-        if declared > MAX_UPLOAD_BYTES + 64 * 1024:
+        limit = MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD
+        if int(request.headers.get("content-length") or 0) > limit:
             return _too_large()
-        async with request.form(max_files=MAX_UPLOAD_FILES, max_fields=5) as form:
-            chooser_id = form.get("chooser_id")
-            uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
-            payloads: list[FilePayload] = []
-            total = 0
-            for item in uploads:
-                data = await item.read()
-                total += len(data)
-                if total > MAX_UPLOAD_BYTES:
-                    return _too_large()
-                if not item.filename and not data:
-                    continue  # an empty file input
-                payloads.append(
-                    FilePayload(
-                        name=os.path.basename(item.filename or "upload"),
-                        mimeType=item.content_type or "application/octet-stream",
-                        buffer=data,
-                    )
-                )
+        try:
+            async with _limited(request, limit).form(
+                max_files=MAX_UPLOAD_FILES, max_fields=5
+            ) as form:
+                chooser_id = form.get("chooser_id")
+                payloads = await _file_payloads(form.getlist("files"))
+        except _BodyTooLarge:
+            # Counted while reading: a chunked body (no Content-Length), or one longer than
+            # it said, is cut off here rather than spooled to disk to the end.
+            return _too_large()
+        if payloads is None:
+            return _too_large()
         pause = access.authorize(bearer(authorization))
         if not isinstance(chooser_id, str) or not await pause.answer_file_chooser(
             chooser_id, payloads
@@ -117,6 +114,49 @@ def api_router(access: PauseAccess, views: LiveViews) -> APIRouter:
         return {"files": [payload["name"] for payload in payloads]}
 
     return router
+
+
+class _BodyTooLarge(Exception):
+    """Raised while reading a request body that goes past its limit (answered 413)."""
+
+
+def _limited(request: Request, limit: int) -> Request:
+    """``request`` whose body reads raise ``_BodyTooLarge`` once more than ``limit`` bytes came."""
+    received = 0
+
+    async def receive() -> Message:
+        nonlocal received
+        message = await request.receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise _BodyTooLarge
+        return message
+
+    return Request(request.scope, receive)
+
+
+async def _file_payloads(items: list[UploadFile | str]) -> list[FilePayload] | None:
+    """The uploaded files for the page, or None when together they are too large."""
+    payloads: list[FilePayload] = []
+    total = 0
+    for item in items:
+        if not isinstance(item, UploadFile):
+            continue
+        data = await item.read()
+        total += len(data)
+        if total > MAX_UPLOAD_BYTES:
+            return None
+        if not item.filename and not data:
+            continue  # an empty file input
+        payloads.append(
+            FilePayload(
+                name=os.path.basename(item.filename or "upload"),
+                mimeType=item.content_type or "application/octet-stream",
+                buffer=data,
+            )
+        )
+    return payloads
 
 
 def _too_large() -> JSONResponse:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import socket
 from collections.abc import Callable, Generator
@@ -62,6 +63,7 @@ class LiveViewServer:
         self._task: asyncio.Task[None] | None = None
         self._socket: socket.socket | None = None
         self._base_url: str | None = None
+        self._public_base_url: str | None = None
 
     async def start(self) -> str:
         """Bind, start serving in the current event loop, and return ``http://host:port``."""
@@ -98,13 +100,14 @@ class LiveViewServer:
         bound_host, bound_port = sock.getsockname()[:2]
         shown = f"[{bound_host}]" if ":" in bound_host else bound_host
         self._base_url = f"http://{shown}:{bound_port}"
+        self._public_base_url = self._public_base(self._base_url)
         return self._base_url
 
     async def stop(self) -> None:
         """Close every viewer and stop serving; safe to call twice."""
         server, task = self._server, self._task
         self._server = self._task = None
-        self._base_url = None
+        self._base_url = self._public_base_url = None
         if server is None or task is None:
             return
         server.should_exit = True
@@ -130,15 +133,47 @@ class LiveViewServer:
 
     @property
     def public_base_url(self) -> str:
-        """What links point at: ``settings.public_url`` or the bound address.
+        """What links point at: ``settings.public_url`` or the bound address (after ``start``).
 
         A wildcard bind (0.0.0.0, ::) is not an address a person can open, so the machine's
         name stands in for it.
         """
+        if self._public_base_url is None:
+            raise RuntimeError("the live view server is not started")
+        return self._public_base_url
+
+    @property
+    def plain_http_warning(self) -> str | None:
+        """One line for the operator when links reach beyond this machine over plain http.
+
+        None when the view listens on loopback only, or ``public_url`` is https.
+        """
+        settings = self._settings
+        if _is_loopback(settings.stream_host):
+            return None
+        if settings.public_url and settings.public_url.lower().startswith("https://"):
+            return None
+        return (
+            f"warning: the live view listens on {settings.stream_host} and its links are "
+            "plain http (whoever can read the traffic can take the browser): put it behind "
+            "an https reverse proxy and pass --public-url https://..."
+        )
+
+    def _public_base(self, base: str) -> str:
         if self._settings.public_url:
             return self._settings.public_url.rstrip("/")
-        base = self.base_url
         for wildcard in ("//0.0.0.0:", "//[::]:"):
             if wildcard in base:
-                return base.replace(wildcard, f"//{socket.getfqdn()}:")
+                # gethostname(), not getfqdn(): no DNS lookup, which can stall on a closed
+                # network. --public-url is the way to a name people's machines resolve.
+                return base.replace(wildcard, f"//{socket.gethostname()}:")
         return base
+
+
+def _is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name: it may resolve to anything

@@ -118,3 +118,16 @@ def test_placeholder_forms_are_recognised() -> None:
 def test_totp_matches_rfc_6238(at: int, code: str) -> None:
     secret = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # base32 of "12345678901234567890"
     assert totp(secret, digits=8, at=at) == code
+
+
+def test_secrets_are_redacted_in_their_encoded_forms() -> None:
+    redactor = Redactor()
+    redactor.add("p@ss word&<1>")
+    seen = (
+        "url=https://x.test/?pw=p%40ss%20word%26%3C1%3E "
+        "form=pw=p%40ss+word%26%3C1%3E html=p@ss word&amp;&lt;1&gt; raw=p@ss word&<1>"
+    )
+    assert redactor.text(seen) == (
+        "url=https://x.test/?pw=[secret] form=pw=[secret] html=[secret] raw=[secret]"
+    )
+    assert redactor.binary(b'{"value": "p@ss word&<1>"}') == b'{"value": "[secret]"}'
