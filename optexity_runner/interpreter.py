@@ -56,11 +56,13 @@ class Interpreter:
         kind = node.interaction_action.kind if node.interaction_action else node.kind
         step = StepContext(self.run, index, node, scope, iteration)
         started, t0 = utc_now(), time.perf_counter()
+        sub_action = node.interaction_action.sub_action if node.interaction_action else action
         self.run.store.emit(
             "node_started",
             node_index=index,
             action=kind,
             command=command,
+            prompt=getattr(sub_action, "prompt_instructions", None),
             iteration=list(iteration),
         )
         status: NodeStatus = "success"

@@ -265,6 +265,7 @@ class PauseCoordinator:
         return pause
 
     def get(self, run_id: str, pause_id: str) -> Pause | None:
+        """The pause a verified token names, open or ended; ``None`` if unknown."""
         return self._pauses.get((run_id, pause_id))
 
     def open_pause(self, run_id: str) -> Pause | None:

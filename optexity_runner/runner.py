@@ -44,6 +44,9 @@ from schemas import Automation
 #: this much longer so the pause can record its outcome (HITL.md: "the result says which limit").
 TIME_LIMIT_GRACE = 0.25
 
+#: Seconds allowed for saving the trace and closing an attempt's browser context.
+CLOSE_TIMEOUT = 30.0
+
 
 AttemptOutcome = tuple[RunStatus, ErrorRecord | None, str | None, str | None, bool]
 """Status, error, final screenshot, trace, and whether another attempt follows."""
@@ -338,11 +341,13 @@ async def _close(
 ) -> str | None:
     trace: str | None = None
     try:
-        if tracing:
-            trace = "trace.zip" if attempt == 1 else f"trace-attempt{attempt}.zip"
-            await context.tracing.stop(path=store.path(trace))
-            store.redact_archive(trace)
-        await context.close()
-    except PlaywrightError as exc:
+        # Bounded: a wedged browser must not keep a finished run from writing its result.
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            if tracing:
+                trace = "trace.zip" if attempt == 1 else f"trace-attempt{attempt}.zip"
+                await context.tracing.stop(path=store.path(trace))
+                store.redact_archive(trace)
+            await context.close()
+    except (PlaywrightError, TimeoutError) as exc:
         store.emit("context_close_failed", error=first_line(exc))
     return trace

@@ -38,6 +38,7 @@ class Tabs:
         context.on("page", self._on_page)
 
     async def open_first(self) -> Page:
+        """Open the run's first tab (it becomes current)."""
         page = await self.context.new_page()
         if page not in self.pages:
             self._on_page(page)
@@ -45,6 +46,7 @@ class Tabs:
 
     @property
     def current(self) -> Page:
+        """The tab commands apply to: the switched-to one, else the newest still open."""
         if self._current is None or self._current.is_closed():
             self.pages = [p for p in self.pages if not p.is_closed()]
             if not self.pages:
@@ -53,9 +55,11 @@ class Tabs:
         return self._current
 
     def switch(self, page: Page) -> None:
+        """Make ``page`` current (``switch_tab``, or the tab a person left the view on)."""
         self._current = page
 
     def open_pages(self) -> list[Page]:
+        """Open tabs in the order they were opened."""
         self.pages = [p for p in self.pages if not p.is_closed()]
         return list(self.pages)
 
@@ -108,6 +112,7 @@ class Tabs:
             page.on("filechooser", interceptor.file_chooser_opened)
 
     def stop_intercepting(self) -> None:
+        """Give dialogs and file choosers back to the automation (the pause ended)."""
         if self.interceptor is None:
             return
         for page in self.open_pages():

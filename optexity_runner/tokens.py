@@ -48,6 +48,7 @@ class LinkSigner:
         )
 
     def mint(self, ref: PauseRef) -> str:
+        """A token naming one pause of one run, signed with this signer's key."""
         return self._serializer.dumps({"run_id": ref.run_id, "pause_id": ref.pause_id})
 
     def verify(self, token: str, max_age_seconds: float | None = None) -> PauseRef:

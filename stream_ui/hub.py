@@ -159,6 +159,9 @@ class FrameHub:
             page.remove_listener("load", watch.load)
             page.remove_listener("close", watch.close)
         self._watched.clear()
+        if self._retry is not None:
+            self._retry.cancel()
+            self._retry = None
         async with self._lock:
             await self._stop()
         current = asyncio.current_task()
@@ -192,8 +195,8 @@ class FrameHub:
             return
         size = self._wanted_size()
         if page is self._page and self._cdp is not None:
-            if size != self._size:
-                await self._restart(self._cdp, size)
+            if size != self._size and not await self._restart(self._cdp, size):
+                await self._stop()
             return
         await self._stop()
         await self._start(page, size)

@@ -27,6 +27,7 @@ def safe_filename(name: str, fallback: str) -> str:
 
 
 def unique_path(folder: Path, name: str) -> Path:
+    """``folder/name``, or ``name-2``, ``name-3``... when taken (creates ``folder``)."""
     folder.mkdir(parents=True, exist_ok=True)
     path, stem, suffix, n = folder / name, Path(name).stem, Path(name).suffix, 1
     while path.exists():
@@ -38,6 +39,7 @@ def unique_path(folder: Path, name: str) -> Path:
 def record_download(
     step: StepContext, path: Path, suggested: str, url: str | None, metadata: dict[str, Any] | None
 ) -> None:
+    """Add a saved file to the result and emit ``download_saved``."""
     record = DownloadRecord(
         path=str(path.relative_to(step.run.store.dir)),
         suggested_filename=suggested,
@@ -93,14 +95,17 @@ async def fetch_upload(step: StepContext, url: str) -> FilePayload:
     later submission fail, and one kept until then could outlive a crashed run.
     """
     response = await step.page.context.request.get(url)
-    if not response.ok:
-        raise FileNotFoundError(f"fetching {url} answered HTTP {response.status}")
-    header = response.headers.get("content-disposition", "")
-    disposition = re.search(r'filename="?([^";]+)"?', header)
-    raw_name = disposition.group(1) if disposition else url.rsplit("/", 1)[-1].split("?")[0]
-    mime = response.headers.get("content-type", "").split(";")[0].strip()
-    return {
-        "name": safe_filename(raw_name, "upload"),
-        "mimeType": mime or "application/octet-stream",
-        "buffer": await response.body(),
-    }
+    try:
+        if not response.ok:
+            raise FileNotFoundError(f"fetching {url} answered HTTP {response.status}")
+        header = response.headers.get("content-disposition", "")
+        disposition = re.search(r'filename="?([^";]+)"?', header)
+        raw_name = disposition.group(1) if disposition else url.rsplit("/", 1)[-1].split("?")[0]
+        mime = response.headers.get("content-type", "").split(";")[0].strip()
+        return {
+            "name": safe_filename(raw_name, "upload"),
+            "mimeType": mime or "application/octet-stream",
+            "buffer": await response.body(),
+        }
+    finally:
+        await response.dispose()

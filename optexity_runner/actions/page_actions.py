@@ -123,15 +123,20 @@ async def download_url_as_pdf(action: DownloadUrlAsPdf, step: StepContext) -> No
         else fallback
     )
     response = await step.page.context.request.get(url)
-    if not response.ok:
-        raise StepFailedError(
-            step.index, "download_url_as_pdf", None, f"{url} answered HTTP {response.status}"
-        )
-    is_html = "text/html" in response.headers.get("content-type", "")
+    try:
+        if not response.ok:
+            raise StepFailedError(
+                step.index, "download_url_as_pdf", None, f"{url} answered HTTP {response.status}"
+            )
+        is_html = "text/html" in response.headers.get("content-type", "")
+        body = b"" if is_html else await response.body()
+    finally:
+        await response.dispose()
     if is_html and not name.lower().endswith(".pdf"):
         name += ".pdf"
     path = unique_path(step.run.store.downloads_dir, name)
     if is_html:
+        # Printed from a page, not from the response: the PDF shows what a browser renders.
         current = step.page
         page = await current.context.new_page()
         try:
@@ -141,7 +146,7 @@ async def download_url_as_pdf(action: DownloadUrlAsPdf, step: StepContext) -> No
             await page.close()
             step.run.tabs.switch(current)
     else:
-        path.write_bytes(await response.body())
+        path.write_bytes(body)
     record_download(step, path, name, url, None)
 
 

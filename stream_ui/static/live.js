@@ -2,11 +2,15 @@
 // No dependencies. The token comes from the URL fragment (never sent by the browser on its
 // own) and is presented as a Bearer header (HTTP) or as the first websocket message.
 // Input relay lives in input.js.
+// Once read, the token leaves the address bar and history (a shared screen, a copied address
+// or a synced history must not carry it); it stays in memory for reconnects, and in this
+// tab's sessionStorage so a reload still shows the pause (or why it ended).
 import { attachInput } from "./input.js";
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const token = decodeURIComponent(location.hash.replace(/^#/, ""));
+  const TOKEN_KEY = "optexity-live-token";
+  const { token, malformed } = readToken();
   const touchDevice = matchMedia("(pointer: coarse)").matches || "ontouchstart" in window;
 
   const ui = {
@@ -36,6 +40,22 @@ import { attachInput } from "./input.js";
   let totalSeconds = 0;
   let lastState = null;
   let sentSize = "";
+
+  function readToken() {
+    const fragment = location.hash.replace(/^#/, "");
+    let stored = "";
+    try { stored = sessionStorage.getItem(TOKEN_KEY) || ""; } catch (error) { /* storage off */ }
+    if (!fragment) return { token: stored, malformed: false };
+    history.replaceState(null, "", location.pathname + location.search);
+    let value;
+    try {
+      value = decodeURIComponent(fragment);
+    } catch (error) {
+      return { token: "", malformed: true }; // a damaged link, e.g. cut in the middle of %XX
+    }
+    try { sessionStorage.setItem(TOKEN_KEY, value); } catch (error) { /* storage off */ }
+    return { token: value, malformed: false };
+  }
 
   // ---------------------------------------------------------------- connection
   function setConnection(state, text) {
@@ -425,7 +445,9 @@ import { attachInput } from "./input.js";
 
   // ---------------------------------------------------------------- start
   ui.screen.classList.add("waiting");
-  if (!token) {
+  if (malformed) {
+    end("denied", "This link is not valid. Open the link from the message you received, unchanged.");
+  } else if (!token) {
     end("denied", "This link is incomplete. Open the whole link from the message you received.");
   } else {
     connect();
