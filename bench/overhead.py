@@ -171,7 +171,7 @@ def with_default_end_sleep(data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def measure(quick: bool = False) -> Figure:
-    pairs, steps = (1, 6) if quick else (9, STEPS)
+    pairs, steps = (1, 6) if quick else (11, STEPS)
     figure = Figure(1, f"Interpreter overhead: a {steps}-step flow, runner vs Playwright script")
     runner: list[Sample] = []
     script: list[Sample] = []

@@ -35,7 +35,7 @@ from bench.report import Figure
 from optexity_runner.context import StepContext
 from optexity_runner.result import RunResult
 from optexity_runner.run_store import RunStore
-from optexity_runner.runner import run_automation
+from optexity_runner.runner import RunRequest, run_automation
 from optexity_runner.settings import RunnerSettings
 from schemas import HumanInLoopAction
 
@@ -76,7 +76,7 @@ def hold_automation(base_url: str) -> dict[str, Any]:
     return data
 
 
-async def _batch(browser: Browser, requests: list[Any]) -> list[RunResult]:
+async def _batch(browser: Browser, requests: list[RunRequest]) -> list[RunResult]:
     results = await asyncio.gather(*(run_automation(r, browser) for r in requests))
     failed = [r for r in results if r.status != "success"]
     if failed:

@@ -266,12 +266,10 @@ class _StartTlsUnavailable(aiosmtplib.SMTPException):
     """
 
     def __init__(self, credentials: bool) -> None:
-        why = (
-            "SMTP credentials are only sent encrypted (set smtp_ssl for a server with "
-            "implicit TLS)"
-            if credentials
-            else "smtp_starttls is set"
-        )
+        if credentials:
+            why = "SMTP credentials are only sent encrypted (smtp_ssl: a server with implicit TLS)"
+        else:
+            why = "smtp_starttls is set"
         super().__init__(f"the server does not offer STARTTLS, and {why}")
 
 

@@ -368,6 +368,36 @@ async def test_smtp_down_is_recorded_the_link_printed_and_done_still_works(
     assert result.pauses[0].outcome == "done"
 
 
+class BrokenMailer:
+    """A mailer that fails with something other than ``MailDeliveryError`` (a defect)."""
+
+    async def send(self, message: EmailMessage) -> None:
+        raise ValueError("Header values may not contain linefeed or carriage return characters")
+
+
+async def test_an_unexpected_notification_error_is_recorded_and_the_link_printed(
+    browser: Browser, demo_site: Any, tmp_path: Path
+) -> None:
+    settings = RunnerSettings(out_dir=tmp_path, _env_file=None)
+    terminal = Terminal()
+    shared = services(settings, terminal, BrokenMailer())
+
+    async def done_once_the_link_is_printed(pause: Pause) -> None:
+        await wait_for_line(terminal, "open the live view")
+        await type_password_and_press_done(pause)
+
+    Person(shared.coordinator, done_once_the_link_is_printed)
+    data = hitl_login(demo_site.base_url, max_wait_time=10, notify=["owner@acme.test"])
+    result = await run_data(data, browser, settings, hitl=factory(shared))
+    assert result.status == "success", result.error
+    [failed] = of(result, "hitl_notification_failed")
+    assert failed["channel"] == "smtp"
+    assert failed["error"].startswith("ValueError: Header values may not contain linefeed")
+    assert len(terminal.links()) == 1
+    assert "mail not sent (ValueError" in terminal.text
+    assert not result.pauses[0].notified
+
+
 class StallingInbox(Inbox):
     """An SMTP server that takes the message and never answers."""
 

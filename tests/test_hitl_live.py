@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import websockets
 from playwright.async_api import Browser
 from support.hitl import (
@@ -85,6 +87,54 @@ async def test_no_pause_in_the_automation_starts_nothing(settings: RunnerSetting
     async with human_loop_for(request, Terminal()) as coordinator:
         assert coordinator is None
         assert request.hitl is None
+
+
+@pytest.mark.parametrize(
+    ("host", "public_url", "warned"),
+    [
+        ("0.0.0.0", None, True),
+        ("0.0.0.0", "http://runner.acme.test", True),
+        ("0.0.0.0", "https://runner.acme.test", False),
+        ("127.0.0.1", None, False),
+        ("127.0.0.1", "http://runner.acme.test", False),
+    ],
+)
+async def test_plain_http_links_beyond_this_machine_are_warned_about_once(
+    tmp_path: Path, host: str, public_url: str | None, warned: bool
+) -> None:
+    settings = RunnerSettings(
+        out_dir=tmp_path, stream_host=host, public_url=public_url, _env_file=None
+    )
+    request = RunRequest(
+        automation=parse_automation(json.dumps(automation("http://x", [pause_node(5)])), "<t>"),
+        name="t",
+        source_dir=EXAMPLES,
+        settings=settings,
+    )
+    terminal = Terminal()
+    async with human_loop_for(request, terminal) as coordinator:
+        assert coordinator is not None
+    warnings = [line for line in terminal.lines if "plain http" in line]
+    assert len(warnings) == (1 if warned else 0), terminal.lines
+    if warned:
+        assert "https reverse proxy" in warnings[0]
+        assert "--public-url https://" in warnings[0]
+
+
+async def test_a_wildcard_bind_names_the_machine_without_a_dns_lookup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_dns(name: str = "") -> str:
+        raise AssertionError("getfqdn() looks the name up in DNS, which can stall")
+
+    monkeypatch.setattr(socket, "getfqdn", no_dns)
+    settings = RunnerSettings(out_dir=tmp_path, stream_host="0.0.0.0", _env_file=None)
+    server = LiveViewServer(PauseCoordinator(), LinkSigner("k"), settings)
+    bound = await server.start()
+    try:
+        assert server.public_base_url == bound.replace("0.0.0.0", socket.gethostname())
+    finally:
+        await server.stop()
 
 
 # --- through the live view's API -------------------------------------------------------------

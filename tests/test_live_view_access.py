@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 
 import pytest
 from support.live import LiveRig, eventually, ws_connect
@@ -218,24 +220,26 @@ async def test_chunked_upload_over_the_limit_is_refused_before_it_is_all_read(
     run = await rig.open_pause(html="<p>paused</p>")
     host, port = rig.base_url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))
-    head = (
+    request = (
         "POST /api/pause/files HTTP/1.1\r\n"
         f"Host: {host}\r\nAuthorization: Bearer {run.token}\r\n"
         "Content-Type: multipart/form-data; boundary=b0undary\r\n"
         "Transfer-Encoding: chunked\r\n\r\n"
     )
     part = b"--b0undary\r\nContent-Disposition: form-data; name=files; filename=a.bin\r\n\r\n"
-    writer.write(head.encode() + b"%x\r\n%s\r\n" % (len(part), part))
+    writer.write(request.encode() + b"%x\r\n%s\r\n" % (len(part), part))
     for _ in range(8):  # 8 KB of the file, and no last chunk: the body never ends
         writer.write(b"400\r\n" + b"x" * 1024 + b"\r\n")
     await writer.drain()
     try:
-        status_line = await asyncio.wait_for(reader.readline(), 3)
-        rest = await asyncio.wait_for(reader.read(), 3)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 3)
+        length = re.search(rb"content-length: (\d+)", head, re.IGNORECASE)
+        assert length is not None, head
+        body = await asyncio.wait_for(reader.readexactly(int(length[1])), 3)
     finally:
         writer.close()
-    assert status_line.startswith(b"HTTP/1.1 413"), status_line
-    assert b"The files are too large" in rest
+    assert head.startswith(b"HTTP/1.1 413"), head
+    assert json.loads(body)["detail"].startswith("The files are too large")
     assert run.pause.is_open
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, CDPSession, Page, WebSocketRoute
+from playwright.async_api import Error as PlaywrightError
 from support.live import LiveRig, click_through_view, eventually, live_rig, until_js, ws_connect
 
 from optexity_runner.pause import PauseOutcome
@@ -24,6 +25,37 @@ BUTTON_PAGE = """
 
 async def text_of(page: Page, selector: str) -> str:
     return await page.locator(selector).inner_text()
+
+
+async def bare_viewer(rig: LiveRig) -> Page:
+    """A person's page that has opened nothing yet (``rig.open_viewer`` waits for a frame)."""
+    context = await rig.browser.new_context()
+    rig.contexts.append(context)
+    return await context.new_page()
+
+
+class CdpFaults:
+    """Makes the named CDP commands fail once each (``PlaywrightError``), and counts detaches."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *methods: str) -> None:
+        self.pending = list(methods)
+        self.detached = 0
+        send, detach = CDPSession.send, CDPSession.detach
+
+        async def failing_send(
+            session: CDPSession, method: str, params: dict[str, Any] | None = None
+        ) -> dict[str, Any]:
+            if method in self.pending:
+                self.pending.remove(method)
+                raise PlaywrightError(f"injected fault in {method}")
+            return await send(session, method, params)
+
+        async def counted_detach(session: CDPSession) -> None:
+            self.detached += 1
+            await detach(session)
+
+        monkeypatch.setattr(CDPSession, "send", failing_send)
+        monkeypatch.setattr(CDPSession, "detach", counted_detach)
 
 
 async def test_screencast_runs_only_while_a_viewer_is_connected(
@@ -47,6 +79,41 @@ async def test_screencast_runs_only_while_a_viewer_is_connected(
     await asyncio.sleep(0.5)  # the page keeps animating
     assert hub.frames_received == stopped_at
     assert hub.viewer_count == 0
+
+
+async def test_screencast_that_failed_to_start_is_started_again(
+    rig: LiveRig, demo_site: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    faults = CdpFaults(monkeypatch, "Page.startScreencast")
+    run = await rig.open_pause(url=demo_site.base_url + "/animated")
+    viewer = await ws_connect(rig, run.token)
+    await viewer.next_frame()
+    assert faults.pending == []  # the first start did fail
+    assert faults.detached == 1  # and its CDP session was let go
+    hub = rig.hub(run)
+    assert hub is not None
+    assert hub.streaming
+    await viewer.connection.close()
+
+
+async def test_cdp_session_is_detached_even_when_the_stop_fails(
+    rig: LiveRig, demo_site: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = await rig.open_pause(url=demo_site.base_url + "/animated")
+    viewer = await ws_connect(rig, run.token)
+    await viewer.next_frame()
+    faults = CdpFaults(monkeypatch, "Page.stopScreencast")
+    await viewer.connection.close()
+    hub = rig.hub(run)
+    assert hub is not None
+    await eventually(lambda: not hub.streaming)
+    assert faults.pending == []
+    await eventually(lambda: faults.detached == 1)
+
+    again = await ws_connect(rig, run.token)  # and the next viewer streams as before
+    await again.next_frame()
+    assert hub.streaming
+    await again.connection.close()
 
 
 async def test_late_viewer_of_a_static_page_gets_the_last_frame(rig: LiveRig) -> None:
@@ -273,6 +340,47 @@ async def test_file_chooser_is_answered_from_the_view(
     content = await run.page.evaluate("document.querySelector('#document').files[0].text()")
     assert content == "claim receipt 42"
     assert run.pause.file_choosers == {}
+
+
+async def test_token_leaves_the_address_bar_and_reconnects_still_work(rig: LiveRig) -> None:
+    run = await rig.open_pause(html="<h1>Ready</h1>")
+    viewer = await bare_viewer(rig)
+    routes: list[WebSocketRoute] = []
+
+    def through_proxy(route: WebSocketRoute) -> None:
+        route.connect_to_server()
+        routes.append(route)
+
+    await viewer.route_web_socket("**/ws", through_proxy)
+    await viewer.goto(run.link)
+    await until_js(viewer, "window.liveView && window.liveView.frame !== null")
+    assert viewer.url == rig.base_url + "/live"  # nor in history: the entry was replaced
+
+    await routes[0].close(code=1011, reason="network dropped")  # the connection breaks
+    await eventually(lambda: len(routes) == 2, timeout=5)
+    await until_js(viewer, "document.querySelector('#connection').dataset.state === 'live'")
+    await eventually(lambda: rig.viewer_events.count((run.pause.pause_id, "connected")) == 2)
+    assert run.pause.is_open
+    await viewer.get_by_role("button", name="Done").click()  # the token is still held
+    await viewer.locator("#ended").wait_for()
+    assert run.pause.resolution is not None
+    assert run.pause.resolution.outcome is PauseOutcome.DONE
+
+
+async def test_malformed_link_says_it_is_not_valid(rig: LiveRig) -> None:
+    run = await rig.open_pause(html="<h1>Ready</h1>")
+    viewer = await bare_viewer(rig)
+    errors: list[str] = []
+    viewer.on("pageerror", lambda error: errors.append(str(error)))
+    await viewer.goto(rig.base_url + "/live#" + run.token[:10] + "%E0%A4%A")  # a cut %XX
+    await viewer.locator("#ended").wait_for()
+    assert await viewer.locator("#ended-title").inner_text() == "This link does not work"
+    assert (await viewer.locator("#ended-message").inner_text()).startswith(
+        "This link is not valid."
+    )
+    assert viewer.url == rig.base_url + "/live"
+    assert errors == []
+    assert rig.viewer_events == []
 
 
 async def test_done_in_the_view_resolves_and_a_reload_says_why(rig: LiveRig) -> None:

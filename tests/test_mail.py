@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import email
 import email.policy
+import os
+import ssl
 import stat
+import subprocess
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from support.mail import Inbox, smtp_server
 from support.net import closed_port
 
@@ -123,6 +127,42 @@ def test_long_names_are_shortened_in_the_subject_only() -> None:
     assert name in parts(message)[0]
 
 
+@pytest.fixture
+def server_tls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ssl.SSLContext:
+    """A TLS context for an SMTP server on 127.0.0.1 whose certificate this process trusts."""
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(key), "-out", str(cert)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # read by the mailer's default context
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def test_eml_file_is_private_from_its_creation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message = build_message(notice(), sender="r@x.test", recipients=[])
+    # Without a chmod after the fact, what the file was created with is what it keeps.
+    monkeypatch.setattr(os, "chmod", lambda *args, **kwargs: None)
+    old_umask = os.umask(0)
+    try:
+        created = save_eml(message, tmp_path / "pause-1.eml")
+        existing = tmp_path / "pause-2.eml"
+        existing.write_bytes(b"old")
+        existing.chmod(0o644)
+        replaced = save_eml(message, existing)
+    finally:
+        os.umask(old_umask)
+    assert stat.S_IMODE(created.stat().st_mode) == 0o600
+    assert stat.S_IMODE(replaced.stat().st_mode) == 0o600
+    assert replaced.read_bytes() == message.as_bytes()
+
+
 def test_eml_file_parses_back_and_is_private(tmp_path: Path) -> None:
     message = build_message(notice(), sender="r@x.test", recipients=[])
     path = save_eml(message, tmp_path / "pause-1.eml")
@@ -146,9 +186,12 @@ async def test_smtp_mailer_delivers_to_aiosmtpd(tmp_path: Path) -> None:
     assert LINK in html_body
 
 
-async def test_smtp_mailer_logs_in_with_user_and_password(tmp_path: Path) -> None:
+async def test_smtp_mailer_logs_in_with_user_and_password_over_starttls(
+    tmp_path: Path, server_tls: ssl.SSLContext
+) -> None:
     inbox = Inbox()
-    async with smtp_server(inbox, authenticator=inbox.authenticate, auth_require_tls=False) as port:
+    options = {"tls_context": server_tls, "require_starttls": True}
+    async with smtp_server(inbox, authenticator=inbox.authenticate, **options) as port:
         settings = smtp_settings(tmp_path, port, smtp_user="robot", smtp_password="s3cret-pw")
         await SmtpMailer(settings).send(build_message(notice(), sender="r@x", recipients=["o@x"]))
         wrong = smtp_settings(tmp_path, port, smtp_user="robot", smtp_password="nope")
@@ -163,6 +206,40 @@ async def test_smtp_mailer_logs_in_with_user_and_password(tmp_path: Path) -> Non
     assert failed.value.tries == 1
     assert sleeps.delays == []
     assert "nope" not in str(failed.value)
+
+
+async def test_credentials_are_never_sent_to_a_server_without_starttls(tmp_path: Path) -> None:
+    inbox = Inbox()  # no STARTTLS offered, and plaintext AUTH accepted
+    async with smtp_server(inbox, authenticator=inbox.authenticate, auth_require_tls=False) as port:
+        settings = smtp_settings(tmp_path, port, smtp_user="robot", smtp_password="s3cret-pw")
+        sleeps = Sleeps()
+        with pytest.raises(MailDeliveryError) as failed:
+            await SmtpMailer(settings, sleep=sleeps).send(
+                build_message(notice(), sender="r@x", recipients=["o@x"])
+            )
+        # Without credentials the same server still takes plain SMTP.
+        await SmtpMailer(smtp_settings(tmp_path, port)).send(
+            build_message(notice(), sender="r@x", recipients=["o@x"])
+        )
+    assert inbox.logins == []
+    assert len(inbox.envelopes) == 1
+    assert "does not offer STARTTLS" in str(failed.value)
+    assert "only sent encrypted" in str(failed.value)
+    assert failed.value.tries == 1  # retrying would not make the server offer it
+    assert sleeps.delays == []
+
+
+def test_notify_and_sender_cannot_add_mail_headers(tmp_path: Path) -> None:
+    def settings(**fields: Any) -> RunnerSettings:
+        return RunnerSettings(out_dir=tmp_path, _env_file=None, **fields)
+
+    assert settings(notify="a@acme.test, b@acme.test").notify == ["a@acme.test", "b@acme.test"]
+    for bad in (["owner@acme.test\r\nBcc: spy@evil.test"], ["owner"], ["a b@acme.test"]):
+        with pytest.raises(ValidationError, match="notify"):
+            settings(notify=bad)
+    with pytest.raises(ValidationError, match="mail_from must be one line"):
+        settings(mail_from="bot@acme.test\r\nBcc: spy@evil.test")
+    assert settings(mail_from="Optexity <bot@acme.test>").mail_from == "Optexity <bot@acme.test>"
 
 
 async def test_connection_refused_is_retried_then_reported(tmp_path: Path) -> None:
