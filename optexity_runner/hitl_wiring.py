@@ -14,12 +14,14 @@ from rich.markup import escape
 
 from optexity_runner.context import HumanLoop
 from optexity_runner.hitl import HumanLoopService, PauseServices
+from optexity_runner.loader import walk_models
 from optexity_runner.mail import Mailer, SmtpMailer
 from optexity_runner.pause import Pause, PauseCoordinator
 from optexity_runner.run_store import RunStore
 from optexity_runner.runner import RunRequest
 from optexity_runner.tokens import LinkSigner
-from schemas.nodes import ActionNode, Node
+from schemas import HumanInLoopAction
+from schemas.nodes import Node
 
 
 class LineSink(Protocol):
@@ -30,16 +32,7 @@ class LineSink(Protocol):
 
 def has_human_in_loop(nodes: Sequence[Node]) -> bool:
     """Whether any node, at any depth (loops, branches), is a ``human_in_loop_action``."""
-    for node in nodes:
-        if isinstance(node, ActionNode):
-            if node.human_in_loop_action is not None:
-                return True
-            continue
-        for field in ("nodes", "reset_nodes", "if_nodes", "else_nodes"):
-            children: Sequence[Node] = getattr(node, field, None) or ()
-            if has_human_in_loop(children):
-                return True
-    return False
+    return any(isinstance(model, HumanInLoopAction) for _, model in walk_models(list(nodes), "$"))
 
 
 @asynccontextmanager
