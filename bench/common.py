@@ -169,37 +169,53 @@ def chromium_roots(root: int = 0) -> list[int]:
     return roots
 
 
-def pss_mb(pids: Sequence[int]) -> float:
-    """Proportional set size of ``pids`` in MB (10^6 bytes; processes that exited count 0)."""
-    total_kib = 0
+@dataclass(frozen=True)
+class Memory:
+    """Memory of a set of processes, in MB (10^6 bytes)."""
+
+    pss: float
+    """Proportional set size: private pages plus a share of every shared page. The shares of
+    Chromium's code pages depend on how many processes map them, other browsers on the
+    machine included, so absolute PSS moves with what else runs."""
+    private: float
+    """Pages only these processes use (``Private_Clean`` + ``Private_Dirty``)."""
+
+
+def memory_mb(pids: Sequence[int]) -> Memory:
+    """PSS and private memory of ``pids`` from ``smaps_rollup`` (exited processes count 0)."""
+    kib = {"Pss:": 0, "Private_Clean:": 0, "Private_Dirty:": 0}
     for pid in pids:
         try:
             text = Path(f"/proc/{pid}/smaps_rollup").read_text(encoding="utf-8")
         except OSError:
             continue
         for line in text.splitlines():
-            if line.startswith("Pss:"):
-                total_kib += int(line.split()[1])
-                break
-    return total_kib * 1024 / 1e6
+            key, _, rest = line.partition(" ")
+            if key in kib:
+                kib[key] += int(rest.split()[0])
+    mb = 1024 / 1e6
+    return Memory(kib["Pss:"] * mb, (kib["Private_Clean:"] + kib["Private_Dirty:"]) * mb)
 
 
-def chromium_pss_mb() -> float:
-    """PSS of every Chromium started by this process, renderers included."""
-    return pss_mb([pid for root in chromium_roots() for pid in descendants(root)])
+def chromium_memory_mb() -> Memory:
+    """Memory of every Chromium started by this process, renderers included."""
+    return memory_mb([pid for root in chromium_roots() for pid in descendants(root)])
 
 
-def cpu_seconds(pids: Sequence[int]) -> dict[int, float]:
-    """User + system CPU time of each process, in seconds."""
-    times: dict[int, float] = {}
+def cpu_seconds(pids: Sequence[int], reaped: bool = False) -> float:
+    """User + system CPU time of ``pids`` in seconds; with ``reaped``, also the time of
+    their children that have exited and been waited for (``cutime``, ``cstime``)."""
+    total = 0
     for pid in pids:
         try:
             fields = _stat_fields(pid)
         except OSError:
-            continue
-        # After the command name: state is fields[0], utime fields[11], stime fields[12].
-        times[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
-    return times
+            continue  # exited: its time moves to its parent's cutime once waited for
+        # After the command name: utime, stime, cutime, cstime are fields 11 to 14.
+        total += int(fields[11]) + int(fields[12])
+        if reaped:
+            total += int(fields[13]) + int(fields[14])
+    return total / CLOCK_TICKS
 
 
 def runner_processes() -> list[int]:
@@ -209,34 +225,40 @@ def runner_processes() -> list[int]:
     children of this process, not of the driver, so they are left out.
     """
     me = os.getpid()
-    pids = [me]
+    return [me, *_driver_processes(me)]
+
+
+def _driver_processes(me: int) -> list[int]:
+    pids = []
     for pid in descendants(me):
         if pid != me and os.path.basename(executable(pid)) == "node":
             pids.extend(descendants(pid))
     return pids
 
 
-class CpuMeter:
-    """CPU used by the runner's processes (``runner_processes``) as a share of one core.
+def runner_cpu_seconds() -> float:
+    """CPU time of the runner so far: this process, and the driver with every Chromium
+    process below it, those that have exited included (Chromium's zygote waits for its
+    renderers, so a renderer of a closed context still counts)."""
+    me = os.getpid()
+    return cpu_seconds([me]) + cpu_seconds(_driver_processes(me), reaped=True)
 
-    Processes started during the interval count from zero; processes that exited during it
-    are lost, which only makes the figure lower: the interval should be one steady state.
-    """
+
+class CpuMeter:
+    """CPU used by the runner (``runner_cpu_seconds``) as a share of one core."""
 
     def __init__(self) -> None:
-        self._start: dict[int, float] = {}
+        self._start = 0.0
         self._t0 = 0.0
 
     def start(self) -> None:
-        self._start = cpu_seconds(runner_processes())
+        self._start = runner_cpu_seconds()
         self._t0 = time.perf_counter()
 
     def stop(self) -> float:
         """Percent of one core used since ``start`` (200% = both cores of this machine)."""
-        now = cpu_seconds(runner_processes())
-        wall = time.perf_counter() - self._t0
-        used = sum(seconds - self._start.get(pid, 0.0) for pid, seconds in now.items())
-        return 100 * used / wall
+        used = runner_cpu_seconds() - self._start
+        return 100 * used / (time.perf_counter() - self._t0)
 
 
 # --- the demo site, the browser, runs ------------------------------------------------------

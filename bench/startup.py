@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import shutil
 import subprocess
 import sys
 import threading
@@ -27,7 +28,10 @@ from bench.report import Figure
 
 TARGET_S = 1.5
 PYTHON = Path(sys.executable)
+#: The console script next to this interpreter (the virtualenv's), else the one on PATH.
 CLI = PYTHON.parent / "optexity-runner"
+if not CLI.exists():
+    CLI = Path(shutil.which("optexity-runner") or CLI)
 
 #: Run in a fresh interpreter: prints the monotonic time after each start-up step.
 PHASES_SCRIPT = """

@@ -165,7 +165,8 @@ async def test_frames_above_the_fps_cap_are_not_sent(
         hub = rig.hub(run)
         assert hub is not None
         assert sent <= 7
-        assert hub.frames_received > hub.frames_handed_on  # dropped (and acknowledged)
+        # Acks are paced to the cap, so Chromium does not capture frames that would be dropped.
+        assert hub.frames_received <= hub.frames_handed_on + 3
         await viewer.connection.close()
 
 
