@@ -229,14 +229,22 @@ async def measure(quick: bool = False) -> Figure:
                 pause, token = await run.paused()
                 m["idle_animated"] = await cpu_during(idle_s)
                 m["unwatched_hub"] = rig.hub(pause)
+                watch = asyncio.create_task(
+                    viewer.call(
+                        "watch", base=base, token=token, seconds=watch_s, width=WIDTH, height=HEIGHT
+                    )
+                )
+                # CPU and Chromium's capture rate over the middle of the watch, steady state.
+                await asyncio.sleep(watch_s / 4)
+                hub = rig.hub(pause)
                 meter = CpuMeter()
                 meter.start()
-                m["watched"] = await viewer.call(
-                    "watch", base=base, token=token, seconds=watch_s, width=WIDTH, height=HEIGHT
-                )
+                captured, t0 = (hub.frames_received if hub else 0), time.monotonic()
+                await asyncio.sleep(watch_s / 2)
                 m["watching_cpu"] = meter.stop()
-                hub = rig.hub(pause)
-                m["captured_fps"] = (hub.frames_received / watch_s) if hub else 0.0
+                captured = (hub.frames_received if hub else 0) - captured
+                m["captured_fps"] = captured / (time.monotonic() - t0)
+                m["watched"] = await watch
                 await asyncio.sleep(0.5)  # the viewer has left; the screencast stops
                 before = hub.frames_received if hub else 0
                 m["after_cpu"] = await cpu_during(idle_s)
@@ -273,6 +281,12 @@ def _report(figure: Figure, m: dict[str, Any], watch_s: float, clicks: int, max_
         f"{fps:.1f}",
         f">= {TARGET_FPS:.0f} (the cap)",
         fps >= TARGET_FPS * FPS_PRECISION,
+    )
+    figure.add(
+        "the cap holds (screencast_max_fps)",
+        f"{fps:.1f} fps",
+        f"<= {max_fps:g}",
+        fps <= max_fps / FPS_PRECISION,
     )
     if sizes:
         figure.add(
@@ -324,6 +338,14 @@ def _report(figure: Figure, m: dict[str, Any], watch_s: float, clicks: int, max_
         "in % of one core (the machine has two). An animated page costs CPU to render whether "
         "or not anyone watches; on a static page the idle figure is the live view's own."
     )
+    figure.notes.append(
+        "Engine edits for this figure (stream_ui/hub.py): frames are handed on a fixed grid of "
+        "slots, so a timer firing a little late does not push later frames back (~24.4 fps "
+        "before); a frame handed on in its slot cancels the flush timer set for an earlier one "
+        "and every frame is acknowledged through the one-per-slot queue. Before, two timers "
+        "could run at once: the viewer got up to 32 fps at a cap of 25 and Chromium captured "
+        "~50 fps for it."
+    )
     if fps < TARGET_FPS * FPS_PRECISION:
         figure.notes.append(
             f"Missed in this run: Chromium captured {m['captured_fps']:.0f} frames per second "
@@ -334,9 +356,8 @@ def _report(figure: Figure, m: dict[str, Any], watch_s: float, clicks: int, max_
         )
     if m["captured_fps"] > max_fps * 1.5:
         figure.notes.append(
-            f"The live view acknowledges every frame at once, so Chromium captures and encodes "
-            f"~{m['captured_fps']:.0f} fps and the hub drops all but {max_fps:g}. "
-            f"Acknowledging a frame only when it is handed on (as HITL.md describes) would pace "
-            f"Chromium to {max_fps:g} fps: compare the two raw screencast rows. Left to the "
-            "live view's owner: tests/test_live_view_stream.py expects dropped frames."
+            f"Chromium captured ~{m['captured_fps']:.0f} frames per second for the viewer, who "
+            f"is sent {max_fps:g}: every frame captured and not sent is encoding work for "
+            f"nothing. The raw screencast rows show the cost of capturing at 60 fps against "
+            f"acknowledging only {max_fps:g} frames per second."
         )
