@@ -51,7 +51,11 @@ class ModelProvider(Protocol):
 
 @dataclass
 class RunState:
-    """What one attempt has produced so far (mutable, owned by the interpreter)."""
+    """What the run has produced so far (mutable; the runner and interpreter own it).
+
+    Node records, downloads and pauses span every attempt (each says which); outputs and
+    ``current_node`` are reset when an attempt starts.
+    """
 
     nodes: list[NodeRecord] = field(default_factory=list)
     downloads: list[DownloadRecord] = field(default_factory=list)
