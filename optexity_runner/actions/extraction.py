@@ -234,8 +234,9 @@ async def extract_state(action: ExtractionAction, spec: StateExtraction, step: S
     record_output(step, name, {"url": url, "title": title})
 
 
-#: Files the runner itself writes into the run folder; a screenshot never takes their name.
-_RESERVED_STEMS = frozenset({"final", "failure", "result", "events", "trace"})
+#: Files the runner itself writes into the run folder (also ``failure-attempt2``...);
+#: a screenshot never takes their name.
+_RESERVED_STEMS = frozenset({"final", "failure", "result", "events", "trace", "pause"})
 _IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 
 
@@ -254,7 +255,7 @@ async def extract_screenshot(
     stem, suffix = Path(filename).stem, Path(filename).suffix.lower()
     if suffix not in _IMAGE_SUFFIXES:
         stem, suffix = filename, ".png"
-    if stem.lower() in _RESERVED_STEMS:
+    if stem.lower().split("-")[0] in _RESERVED_STEMS:
         stem += "-screenshot"
     path = unique_path(step.run.store.dir, stem + suffix)
     await step.page.screenshot(path=path, full_page=spec.full_page, timeout=30_000)
