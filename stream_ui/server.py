@@ -17,7 +17,7 @@ from collections.abc import Callable, Generator
 
 import uvicorn
 
-from optexity_runner.errors import OptexityError
+from optexity_runner.errors import ExitCode, OptexityError
 from optexity_runner.pause import Pause, PauseCoordinator
 from optexity_runner.settings import RunnerSettings
 from optexity_runner.tokens import LinkSigner
@@ -31,7 +31,12 @@ SHUTDOWN_TIMEOUT = 3.0
 
 
 class LiveViewStartError(OptexityError):
-    """Raised by ``LiveViewServer.start`` when the address cannot be bound or uvicorn fails."""
+    """Raised by ``LiveViewServer.start`` when the address cannot be bound or uvicorn fails.
+
+    A setting problem (a taken ``--stream-port``, an unknown ``--stream-host``): exit 2.
+    """
+
+    exit_code = ExitCode.INVALID_INPUT
 
 
 class _EmbeddedServer(uvicorn.Server):
