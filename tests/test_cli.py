@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -303,3 +304,15 @@ def test_interrupt_exits_130_and_still_writes_the_result(tmp_path: Path, signum:
     assert result["status"] == "failed"
     assert result["error"]["type"] == "RunInterrupted"
     assert result["error"]["node_index"] == "0"
+
+
+def test_a_taken_live_view_port_exits_2(tmp_path: Path) -> None:
+    node = {"type": "action_node", "human_in_loop_action": {"max_wait_time": 5}}
+    path = write(tmp_path / "pause.json", simple("about:blank", node))
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run_cli("run", path, "--stream-port", str(port), cwd=tmp_path)
+    assert done.returncode == ExitCode.INVALID_INPUT, done.stderr
+    assert str(port) in done.stderr
