@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -30,6 +31,7 @@ from optexity_runner.errors import (
 )
 from optexity_runner.loader import load_automation
 from optexity_runner.result import RunResult
+from optexity_runner.run_store import new_run_id
 from optexity_runner.runner import RunRequest, run_automation
 from optexity_runner.settings import RunnerSettings
 from schemas import Automation
@@ -69,7 +71,9 @@ def validate(file: FileArg) -> None:
     automation = _load_or_exit(file)
     for warning in automation.unhonoured_field_warnings():
         err.print(Text.assemble(("warning: ", "yellow"), warning))
-    err.print(Text.assemble(("valid: ", "green"), f"{file} ({len(automation.nodes)} nodes)"))
+    count = len(automation.nodes)
+    nodes = f"{count} node" if count == 1 else f"{count} nodes"
+    err.print(Text.assemble(("valid: ", "green"), f"{file} ({nodes})"))
 
 
 @app.command()
@@ -141,19 +145,26 @@ def run(
         settings = RunnerSettings(**{k: v for k, v in options.items() if v is not None})
     except ValidationError as exc:
         _fail(ExitCode.INVALID_INPUT, settings_problems(exc))
+    missing = missing_environment(automation)
+    if missing:
+        _fail(ExitCode.INVALID_INPUT, missing)
     request = RunRequest(
         automation=automation,
         name=file.stem,
         source_dir=file.resolve().parent,
         settings=settings,
         overrides=overrides,
+        run_id=new_run_id(),
     )
     try:
         result = asyncio.run(_run(request, quiet=as_json))
     except OptexityError as exc:
         _fail(exc.exit_code, str(exc))
     except (KeyboardInterrupt, asyncio.CancelledError):
-        _fail(ExitCode.INTERRUPTED, f"interrupted; the run's record is under {settings.out_dir}/")
+        _fail(
+            ExitCode.INTERRUPTED,
+            f"interrupted; the run's record: {settings.out_dir / str(request.run_id)}",
+        )
     if as_json:
         sys.stdout.write((Path(result.run_dir) / "result.json").read_text(encoding="utf-8"))
     raise typer.Exit(exit_code_for(result))
@@ -231,7 +242,13 @@ def parse_parameters(
         from_pairs.setdefault(name.strip(), []).append(value)
     values.update(from_pairs)
     declared = automation.parameters.input_parameters
+    secure = automation.parameters.secure_parameters
     for name in values:
+        if name in secure:
+            raise InvalidParameterError(
+                f"parameter {name!r} is a secure parameter: it is never given on the command line"
+                + "".join(f"; it is read from ${v.env}" for v in secure[name][:1] if v.env)
+            )
         if name not in declared:
             close = difflib.get_close_matches(name, list(declared), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
@@ -241,6 +258,20 @@ def parse_parameters(
                 f"(input parameters: {known})"
             )
     return values
+
+
+def missing_environment(automation: Automation) -> str | None:
+    """Which ``{"env": ...}`` secrets are unset, as a message; checked before the browser."""
+    missing = {
+        value.env: name
+        for name, values in automation.parameters.secure_parameters.items()
+        for value in values
+        if value.env is not None and value.env not in os.environ
+    }
+    if not missing:
+        return None
+    listed = ", ".join(f"${var} (for {name})" for var, name in sorted(missing.items()))
+    return f"secure parameters read from the environment are not set: {listed}"
 
 
 def settings_problems(error: ValidationError) -> str:

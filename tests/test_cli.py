@@ -172,6 +172,7 @@ def test_missing_chromium_exits_5_with_the_install_hint(tmp_path: Path, login_fi
         tmp_path / "runs",
         cwd=tmp_path,
         OPTEXITY_CHROMIUM="/nonexistent/chromium",
+        DEMO_PASSWORD=PASSWORD,
     )
     assert done.returncode == 5, done.stderr
     assert "Chromium not found at /nonexistent/chromium" in done.stderr
@@ -316,3 +317,21 @@ def test_a_taken_live_view_port_exits_2(tmp_path: Path) -> None:
         done = run_cli("run", path, "--stream-port", str(port), cwd=tmp_path)
     assert done.returncode == ExitCode.INVALID_INPUT, done.stderr
     assert str(port) in done.stderr
+
+
+def test_unset_environment_secret_exits_2_before_the_browser(tmp_path: Path) -> None:
+    parameters = {"input_parameters": {}, "secure_parameters": {"pw": [{"env": "CLI_UNSET_PW"}]}}
+    path = write(tmp_path / "needs.json", simple("about:blank", parameters=parameters))
+    # A missing browser would exit 5: exit 2 proves the check came first.
+    done = run_cli("run", path, cwd=tmp_path, OPTEXITY_CHROMIUM=str(tmp_path / "no-browser"))
+    assert done.returncode == ExitCode.INVALID_INPUT, done.stderr
+    assert "$CLI_UNSET_PW (for pw)" in done.stderr
+
+
+def test_secure_parameters_cannot_be_given_on_the_command_line(
+    tmp_path: Path, login_file: Path
+) -> None:
+    done = run_cli("run", login_file, "--param", "password=x", cwd=tmp_path)
+    assert done.returncode == ExitCode.INVALID_INPUT
+    assert "secure parameter" in done.stderr
+    assert "DEMO_PASSWORD" in done.stderr
