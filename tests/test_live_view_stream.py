@@ -320,6 +320,35 @@ async def test_confirm_is_answered_from_the_view(rig: LiveRig, demo_site: Any) -
     await card.wait_for(state="detached")
 
 
+async def test_prompt_and_alert_are_answered_from_the_view(rig: LiveRig, demo_site: Any) -> None:
+    run = await rig.open_pause(url=demo_site.base_url + "/dialogs")
+    viewer = await rig.open_viewer(run.link, width=1100, height=800)
+    await click_through_view(viewer, run.page, "#prompt-button")
+    card = viewer.locator(".request")
+    await card.wait_for()
+    assert "Why is this claim urgent?" in await card.inner_text()
+    await card.get_by_label("Your answer").fill("Flood damage, 'today'")
+    await card.get_by_role("button", name="OK").click()
+    await eventually(
+        lambda: run.page.evaluate(
+            "document.querySelector('#prompt-result').textContent"
+            " === \"Answer: Flood damage, 'today'\""
+        )
+    )
+    await card.wait_for(state="detached")
+    await click_through_view(viewer, run.page, "#alert-button")
+    await card.wait_for()
+    assert "Claim CLM-1001 was saved." in await card.inner_text()
+    assert await card.get_by_role("button", name="Cancel").count() == 0  # an alert has only OK
+    await card.get_by_role("button", name="OK").click()
+    await eventually(
+        lambda: run.page.evaluate(
+            "document.querySelector('#alert-result').textContent === 'Alert closed'"
+        )
+    )
+    assert not run.pause.dialogs
+
+
 async def test_file_chooser_is_answered_from_the_view(
     rig: LiveRig, demo_site: Any, tmp_path: Path
 ) -> None:
