@@ -223,7 +223,7 @@ class HumanLoopService:
             )
             if channel == "eml" or services.mailer is None:
                 path = save_eml(message, self.store.path(eml_name or "pause.eml"))
-                record.notified = True
+                record.notified, record.channel = True, "eml"
                 step.emit("hitl_notified", pause_id=pause.pause_id, channel="eml", file=path.name)
                 return
             await services.mailer.send(message)
@@ -262,7 +262,7 @@ class HumanLoopService:
             else:
                 services.announce(f"  message not saved ({error})")
             return
-        record.notified = True
+        record.notified, record.channel = True, "smtp"
         step.emit(
             "hitl_notified", pause_id=pause.pause_id, channel="smtp", recipients=record.recipients
         )

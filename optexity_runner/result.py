@@ -52,6 +52,8 @@ class PauseRecord(BaseModel):
     reason: str | None = None
     waited_seconds: float | None = None
     notified: bool = False
+    """The message went out: mailed (``channel`` smtp) or saved as ``.eml`` (``channel`` eml)."""
+    channel: Literal["smtp", "eml"] | None = None
     recipients: list[str] = Field(default_factory=list)
 
 

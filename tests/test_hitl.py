@@ -304,6 +304,7 @@ async def test_without_smtp_the_link_is_printed_and_an_eml_written(
     assert notified["channel"] == "eml"
     assert notified["file"] == "pause-1.eml"
     assert result.pauses[0].notified
+    assert result.pauses[0].channel == "eml"
 
 
 async def test_smtp_delivers_one_message_and_keeps_the_link_off_the_terminal(
@@ -333,6 +334,7 @@ async def test_smtp_delivers_one_message_and_keeps_the_link_off_the_terminal(
     assert "link mailed to owner@acme.test" in terminal.text
     [notified] = of(result, "hitl_notified")
     assert (notified["channel"], notified["recipients"]) == ("smtp", ["owner@acme.test"])
+    assert result.pauses[0].channel == "smtp"
     assert [p for p in run_files(result) if p.suffix == ".eml"] == []
     assert result.pauses[0].notified
 
