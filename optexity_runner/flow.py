@@ -126,8 +126,8 @@ async def run_for_loop(
     counts once; ``{locator[index]}`` is the index-th match, bound afresh at each use. At most
     ``max_iterations``. ``reset_nodes`` run between iterations (also after a failed one that
     ``continue`` skips). ``on_error_in_loop``: ``raise`` fails the run, ``continue`` goes on
-    with the next iteration, ``break`` ends the loop; the run-ending errors of
-    ``RunEndingError`` always propagates.
+    with the next iteration, ``break`` ends the loop; a ``RunEndingError`` always
+    propagates.
     """
     flow = _FlowStep(interp, node, index, iteration, node.locator or node.variable_name or "")
     try:
