@@ -130,6 +130,10 @@ class StepFailedError(RunError):
         super().__init__(f"{where}: {cause}")
 
 
+class StartUrlError(RunError):
+    """Raised by the runner when the automation's ``url`` cannot be opened."""
+
+
 class UploadNotAllowedError(RunError):
     """Raised by ``upload_file`` for a ``file_path`` outside the allowed folders."""
 

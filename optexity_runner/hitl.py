@@ -189,7 +189,8 @@ class HumanLoopService:
             reason=record.reason,
         )
         self.services.announce(
-            f"pause at node {step.index}: {record.outcome} after {record.waited_seconds:.1f} s"
+            f"pause at node {step.index}: {resolution.outcome.value.replace('_', ' ')} "
+            f"after {record.waited_seconds:.1f} s"
         )
 
     async def _notify(

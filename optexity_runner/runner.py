@@ -27,6 +27,7 @@ from optexity_runner.errors import (
     RunEndingError,
     RunError,
     RunTimeLimitExceeded,
+    StartUrlError,
     StepFailedError,
 )
 from optexity_runner.failures import first_line
@@ -238,7 +239,13 @@ async def _run_attempt(
         async with asyncio.timeout_at(deadline + TIME_LIMIT_GRACE) as limit:
             page = await tabs.open_first()
             start_url = checked_url("about:blank", substitute(automation.url, scope))
-            await page.goto(start_url, timeout=NAVIGATION_TIMEOUT_MS)
+            try:
+                await page.goto(start_url, timeout=NAVIGATION_TIMEOUT_MS)
+            except PlaywrightError as exc:
+                raise StartUrlError(
+                    f"could not open the start URL {start_url}: {first_line(exc)} "
+                    "(is the site up and reachable from this machine?)"
+                ) from exc
             store.emit("navigated", url=page.url)
             await interpreter.run_nodes(automation.nodes, "", scope)
             downloaded = len(state.downloads) - downloads_before

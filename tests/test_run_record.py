@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from playwright.async_api import Browser
+from support.net import closed_port
 from support.runs import action_node, automation, events_of, run_data
 
 from optexity_runner.settings import RunnerSettings
@@ -106,3 +107,12 @@ async def test_trace_holds_no_secret(
     with zipfile.ZipFile(Path(result.run_dir) / "trace.zip") as archive:
         leaking = [name for name in archive.namelist() if SECRET.encode() in archive.read(name)]
     assert leaking == []
+
+
+async def test_an_unreachable_start_url_says_so(browser: Browser, settings: RunnerSettings) -> None:
+    data = automation(f"http://127.0.0.1:{closed_port()}/login", [])
+    result = await run_data(data, browser, settings)
+    assert result.error is not None
+    assert result.error.type == "StartUrlError"
+    assert "could not open the start URL" in result.error.message
+    assert "ERR_CONNECTION_REFUSED" in result.error.message
