@@ -114,21 +114,30 @@ class Variables:
             return [self._reveal(name, i, v) for i, v in enumerate(self.secure[name])]
         if name in self.values:
             return self.values[name]
-        raise PlaceholderError(
-            f"unknown variable {name!r}; known: {', '.join(sorted(self.names())) or 'none'}"
-        )
+        raise self._unknown(name)
+
+    def _unknown(self, name: str) -> PlaceholderError:
+        known = ", ".join(sorted(self.names())) or "none"
+        return PlaceholderError(f"unknown variable {name!r}; known: {known}")
+
+    def count(self, name: str) -> int | None:
+        """How many values ``name`` has; ``None`` when there is no such variable."""
+        if name in self.secure:
+            return len(self.secure[name])
+        if name in self.values:
+            return len(self.values[name])
+        return None
 
     def value(self, name: str, index: int) -> Any:
+        """The ``index``-th value of ``name`` (a secure one is produced now)."""
+        count = self.count(name)
+        if count is None:
+            raise self._unknown(name)
+        if not 0 <= index < count:
+            raise PlaceholderError(f"{name}[{index}]: {name!r} has {count} value(s)")
         if name in self.secure:
-            items = self.secure[name]
-            if 0 <= index < len(items):
-                return self._reveal(name, index, items[index])
-        else:
-            values = self.lookup(name)
-            if 0 <= index < len(values):
-                return values[index]
-            raise PlaceholderError(f"{name}[{index}]: {name!r} has {len(values)} value(s)")
-        raise PlaceholderError(f"{name}[{index}]: {name!r} has {len(self.secure[name])} value(s)")
+            return self._reveal(name, index, self.secure[name][index])
+        return self.values[name][index]
 
     def names(self) -> frozenset[str]:
         return frozenset(self.values) | frozenset(self.secure)

@@ -197,7 +197,7 @@ async def run_interaction(action: InteractionAction, step: StepContext) -> None:
         await page_actions.PAGE_HANDLERS[kind](sub, step)
         return
     assert isinstance(sub, BaseAction)
-    if kind == "input_text" and _has_unknown_placeholder(step, sub):
+    if isinstance(sub, InputText) and _has_unknown_placeholder(step, sub):
         step.outcome.skipped = "input_text names an unknown variable (skipped, as in Optexity)"
         return
     handler = ELEMENT_HANDLERS[kind]
@@ -248,26 +248,21 @@ def _acts_only_when_visible(kind: str, sub: BaseAction) -> bool:
     return kind in ("check", "uncheck", "hover")
 
 
-def _has_unknown_placeholder(step: StepContext, action: BaseAction) -> bool:
+def _has_unknown_placeholder(step: StepContext, action: InputText) -> bool:
     """Whether ``input_text`` names a variable (or index) that does not exist.
 
     Only that case is Optexity's silent skip. Other placeholder errors, such as a secure
     value whose environment variable is unset, fail the step when the text is substituted.
     """
-    text = getattr(action, "input_text", None) or ""
-    variables = step.scope.variables
-    for placeholder in find_placeholders(text):
+    for placeholder in find_placeholders(action.input_text or ""):
         if placeholder.kind != "value":
             continue
-        name = placeholder.name
-        if not variables.known(name):
+        count = step.scope.variables.count(placeholder.name)
+        if count is None:
             return True
-        count = (
-            len(variables.secure[name]) if name in variables.secure else len(variables.values[name])
-        )
-        index = placeholder.index if isinstance(placeholder.index, int) else None
-        if isinstance(placeholder.index, str):
-            index = step.scope.index_value(placeholder.index)
+        index = placeholder.index
+        if isinstance(index, str):
+            index = step.scope.index_value(index)
         if index is not None and not 0 <= index < count:
             return True
     return False
