@@ -72,6 +72,16 @@ async def type_password_and_press_done(pause: Pause) -> None:
     pause.resolve(PauseOutcome.DONE)
 
 
+def done_after_line(terminal: Terminal, line: str) -> Act:
+    """A person who presses Done once ``line`` has been printed on the terminal."""
+
+    async def act(pause: Pause) -> None:
+        await wait_for_line(terminal, line)
+        pause.resolve(PauseOutcome.DONE)
+
+    return act
+
+
 def services(
     settings: RunnerSettings, terminal: Terminal, mailer: Mailer | None = None
 ) -> PauseServices:
@@ -319,11 +329,7 @@ async def test_smtp_delivers_one_message_and_keeps_the_link_off_the_terminal(
         )  # fmt: skip
         shared = services(settings, terminal, SmtpMailer(settings))
 
-        async def done_after_mail(pause: Pause) -> None:
-            await wait_for_line(terminal, "link mailed")
-            pause.resolve(PauseOutcome.DONE)
-
-        Person(shared.coordinator, done_after_mail)
+        Person(shared.coordinator, done_after_line(terminal, "link mailed"))
         result = await run_data(hitl_login(demo_site.base_url, max_wait_time=10), browser,
                                 settings, hitl=factory(shared))  # fmt: skip
     assert result.status == "success", result.error
@@ -442,11 +448,7 @@ async def test_no_secret_reaches_events_result_or_mail(
         )  # fmt: skip
         shared = services(settings, terminal, SmtpMailer(settings))
 
-        async def done_after_mail(pause: Pause) -> None:
-            await wait_for_line(terminal, "link mailed")
-            pause.resolve(PauseOutcome.DONE)
-
-        Person(shared.coordinator, done_after_mail)
+        Person(shared.coordinator, done_after_line(terminal, "link mailed"))
         goto = {"go_to_url": {"url": f"{demo_site.base_url}/login?code={{pw[0]}}"}}
         data = automation(
             f"{demo_site.base_url}/login",
