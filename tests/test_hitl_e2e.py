@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,20 @@ PHONE: dict[str, Any] = {
     "is_mobile": True,
     "has_touch": True,
 }
+
+
+@asynccontextmanager
+async def person_viewing(
+    browser: Browser, link: str, options: dict[str, Any] = DESKTOP
+) -> AsyncIterator[Page]:
+    """A second browser context, acting as the person, with the link open in a tab."""
+    person = await browser.new_context(**options)
+    try:
+        viewer = await person.new_page()
+        await viewer.goto(link)
+        yield viewer
+    finally:
+        await person.close()
 
 
 async def password_field_on_picture(run: LiveRun, viewer: Page) -> tuple[float, float]:
@@ -67,10 +83,7 @@ async def sign_in_through_the_live_view(
             match = LINK_RE.search(body_text(inbox.messages()[0]))
             assert match is not None
             link = match.group(0)
-            person = await browser.new_context(**viewer_options)
-            try:
-                viewer = await person.new_page()
-                await viewer.goto(link)
+            async with person_viewing(browser, link, viewer_options) as viewer:
                 await expect(viewer.locator("#automation-name")).to_contain_text("Acme")
                 await expect(viewer.locator("#screen")).not_to_have_class(re.compile("waiting"))
                 x, y = await password_field_on_picture(run, viewer)
@@ -87,8 +100,6 @@ async def sign_in_through_the_live_view(
                 await (done.tap() if viewer_options.get("has_touch") else done.click())
                 await expect(viewer.locator("#ended")).to_be_visible()
                 result = await run.result()
-            finally:
-                await person.close()
     assert len(inbox.envelopes) == 1
     assert result.status == "success", result.error
     login = demo_site.last_login()
@@ -121,20 +132,15 @@ async def test_an_open_view_says_when_the_pause_expired(
     data = hitl_login(demo_site.base_url, max_wait_time=1.5)
     async with live_run(data, browser, settings) as run:
         link = await run.terminal.link()
-        person = await browser.new_context(**DESKTOP)
-        try:
-            viewer = await person.new_page()
-            await viewer.goto(link)
+        async with person_viewing(browser, link) as viewer:
             await expect(viewer.locator("#screen")).not_to_have_class(re.compile("waiting"))
             result = await run.result()
             await expect(viewer.locator("#ended")).to_be_visible(timeout=10_000)
             await expect(viewer.locator("#ended-title")).to_contain_text("expired")
-            late = await person.new_page()
+            late = await viewer.context.new_page()
             await late.goto(link)
             await expect(late.locator("#ended")).to_be_visible()
             await expect(late.locator("#ended-message")).to_contain_text("expired")
-        finally:
-            await person.close()
     assert result.error is not None
     assert result.error.type == "HumanInLoopTimeoutException"
 
@@ -145,17 +151,12 @@ async def test_i_cannot_do_this_from_the_view_fails_the_run_with_the_reason(
     data = hitl_login(demo_site.base_url, max_wait_time=30)
     async with live_run(data, browser, settings) as run:
         link = await run.terminal.link()
-        person = await browser.new_context(**DESKTOP)
-        try:
-            viewer = await person.new_page()
-            await viewer.goto(link)
+        async with person_viewing(browser, link) as viewer:
             await viewer.locator("#reject").click()
             await viewer.locator("#reject-reason").fill("I do not know the password")
             await viewer.locator("#reject-send").click()
             await expect(viewer.locator("#ended")).to_be_visible()
             result = await run.result()
-        finally:
-            await person.close()
     assert result.error is not None
     assert result.error.type == "HumanInLoopRejectedException"
     assert "I do not know the password" in result.error.message
